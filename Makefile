@@ -1,0 +1,41 @@
+# The course's commands. `make lab` to learn, `make test` to check everything (notebooks included).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# CPU build of PyTorch by default: small, and all the course needs on a laptop. On a CUDA machine
+# run e.g. `make lab TORCH_SPEC=torch` to get the CUDA build instead.
+TORCH_SPEC ?= torch==2.13.0
+PYTEST_ARGS ?=
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+
+.PHONY: setup lab test course bench lint clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+setup: $(VENV)/.installed  ## create .venv and install the course into it
+
+lab: setup  ## open JupyterLab on the notebooks
+	$(VENV)/bin/jupyter lab notebooks/
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup lint  ## ruff, then pytest (unit tests + every notebook in fast mode)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+course: setup  ## execute every notebook in full mode into build/
+	@mkdir -p build
+	@for nb in $(NOTEBOOKS); do \
+		echo "== $$nb"; \
+		(cd notebooks && ../$(VENV)/bin/papermill --cwd . -p FAST False $$(basename $$nb) ../build/$$(basename $$nb)) || exit 1; \
+	done
+
+bench: setup  ## the speed benchmarks (QUICK=1: synthetic data, under 2 minutes)
+	$(PY) -m benchmarks $(if $(QUICK),--quick,)
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,55 @@
+"""Every notebook executes top to bottom in fast mode, within a time limit, and is committed clean."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from conftest import NOTEBOOKS, REPO
+
+FAST_MODE_LIMIT_S = 300  # per notebook, on a 2-core CPU
+
+
+def _load(path):
+    return json.loads(path.read_text())
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks found in notebooks/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_committed_without_outputs_and_with_conventions(path):
+    nb = _load(path)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    dirty = [i for i, c in enumerate(code) if c.get("outputs") or c.get("execution_count")]
+    assert not dirty, f"{path.name}: code cells {dirty} have outputs; clear them before committing"
+    tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: needs exactly one cell tagged 'parameters'"
+    assert "FAST" in "".join(tagged[0]["source"]), f"{path.name}: the parameters cell must define FAST"
+    first = "".join(nb["cells"][0]["source"])
+    assert first.lstrip().startswith("# "), f"{path.name}: must open with a '# Title' markdown cell"
+    assert "colab.research.google.com" in first, f"{path.name}: the first cell needs the Open-in-Colab badge"
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "## Summary" in text and "Exercises" in text, f"{path.name}: needs a Summary with Exercises"
+
+
+@pytest.mark.notebook
+@pytest.mark.timeout(FAST_MODE_LIMIT_S + 60)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_executes_in_fast_mode(path, tmp_path):
+    papermill = pytest.importorskip("papermill")
+    start = time.perf_counter()
+    papermill.execute_notebook(
+        str(path),
+        str(tmp_path / path.name),
+        parameters={"FAST": True},
+        cwd=str(REPO / "notebooks"),
+        kernel_name="python3",
+        progress_bar=False,
+        execution_timeout=FAST_MODE_LIMIT_S,
+    )
+    elapsed = time.perf_counter() - start
+    assert elapsed < FAST_MODE_LIMIT_S, f"{path.name} took {elapsed:.0f} s in fast mode (limit {FAST_MODE_LIMIT_S} s)"

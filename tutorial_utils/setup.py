@@ -1,0 +1,107 @@
+"""What every notebook's setup cell calls: pick the device, set sane CPU threads, check library versions."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import sys
+
+# Oldest releases the course is tested against; older ones break the notebooks in confusing ways.
+MIN_VERSIONS = {
+    "optuna": "5.0",
+    "torch": "2.4",
+    "numpy": "2.0",
+    "pandas": "2.2",
+    "scikit-learn": "1.5",
+    "lightgbm": "4.0",
+    "scikit-optimize": "0.10.2",
+    "matplotlib": "3.9",
+}
+SHOWN_VERSIONS = ("optuna", "torch", "numpy", "pandas", "scikit-learn", "lightgbm", "scikit-optimize")
+
+
+def in_colab() -> bool:
+    """True inside Google Colab (its module is importable only there)."""
+    return "google.colab" in sys.modules or importlib.util.find_spec("google.colab") is not None
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split("+")[0].split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def check_versions(minimums: dict[str, str] = MIN_VERSIONS) -> dict[str, str]:
+    """Return installed versions; raise one readable error listing every package that is missing or too old."""
+    found, problems = {}, []
+    for name, minimum in minimums.items():
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            problems.append(f"{name} is not installed (need >= {minimum})")
+            continue
+        found[name] = version
+        if _version_tuple(version) < _version_tuple(minimum):
+            problems.append(f"{name} {version} is too old (need >= {minimum})")
+    if problems:
+        raise RuntimeError(
+            "The course needs newer libraries: " + "; ".join(problems) + ". Run `make setup` (or, in Colab, "
+            "re-run the setup cell) to install the tested versions."
+        )
+    return found
+
+
+def default_cpu_threads() -> int:
+    """Threads for torch on CPU: small nets gain nothing from more than 2 and lose to oversubscription.
+
+    Measured in benchmarks/bench_threads.py; ``TUTORIAL_UTILS_THREADS`` overrides.
+    """
+    env = os.environ.get("TUTORIAL_UTILS_THREADS")
+    if env:
+        return max(1, int(env))
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def configure_torch_threads(n_threads: int | None = None) -> int:
+    """Apply the CPU thread default (or ``n_threads``) to torch and return it."""
+    import torch
+
+    n = n_threads or default_cpu_threads()
+    torch.set_num_threads(n)
+    return n
+
+
+def pick_device(prefer: str | None = None):
+    """cuda, then mps, then cpu; ``prefer`` (e.g. "cpu") forces one."""
+    import torch
+
+    if prefer:
+        return torch.device(prefer)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def setup_notebook(device: str | None = None, quiet: bool = False):
+    """Check versions, pick and print the device, set CPU threads, and return the device."""
+    versions = check_versions()
+    dev = pick_device(device)
+    threads = configure_torch_threads()
+    if not quiet:
+        print("Versions: " + ", ".join(f"{k} {versions[k]}" for k in SHOWN_VERSIONS if k in versions))
+        extra = f" ({threads} CPU threads for torch)" if dev.type == "cpu" else ""
+        if dev.type == "cuda":
+            import torch
+
+            extra = f" ({torch.cuda.get_device_name(0)})"
+        print(f"Device: {dev}{extra}")
+        if dev.type == "cpu" and in_colab():
+            print("No GPU: in Colab choose Runtime > Change runtime type > T4 GPU, then re-run from the top.")
+    return dev
