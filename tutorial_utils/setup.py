@@ -57,14 +57,15 @@ def check_versions(minimums: dict[str, str] = MIN_VERSIONS) -> dict[str, str]:
 
 
 def default_cpu_threads() -> int:
-    """Threads for torch on CPU: small nets gain nothing from more than 2 and lose to oversubscription.
+    """Threads for torch on CPU: the course's small nets gain nothing from many threads and lose to
+    oversubscription (on 2 cores, 1 thread was as fast as 2 and left a core for the sampler and Jupyter).
 
-    Measured in benchmarks/bench_threads.py; ``TUTORIAL_UTILS_THREADS`` overrides.
+    Half the cores, at most 2. Measured in benchmarks/ (threads); ``TUTORIAL_UTILS_THREADS`` overrides.
     """
     env = os.environ.get("TUTORIAL_UTILS_THREADS")
     if env:
         return max(1, int(env))
-    return max(1, min(2, os.cpu_count() or 1))
+    return max(1, min(2, (os.cpu_count() or 1) // 2))
 
 
 def configure_torch_threads(n_threads: int | None = None) -> int:

@@ -1,0 +1,102 @@
+"""The multi-head fully connected network of the original study, and its search space.
+
+The same network is built from an Optuna trial (suggesting every choice) or from a plain params dict such
+as ``study.best_trial.params``, so the best trial can be rebuilt exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import optuna
+import torch
+from torch import nn
+
+from .prepare import HEADS
+
+NUM_FC_LAYERS = (4, 8)
+FC_OUTPUT_FEATURES = (8, 64)
+FC_DROPOUT = (0.0, 0.5)
+LAST_FC = (8, 64)
+OPTIMIZERS = ("Adam", "Adadelta", "RMSprop", "SGD", "MADGRAD")
+LEARNING_RATE = (1e-5, 1e-1)
+
+
+def suggest_params(trial: optuna.Trial) -> dict:
+    """Suggest the original study's whole search space on ``trial`` and return the params it chose.
+
+    The space is dynamic: ``fc_output_feat_{i}`` / ``fc_dropout_{i}`` exist only for i < num_fc_layers.
+    """
+    n_layers = trial.suggest_int("num_fc_layers", *NUM_FC_LAYERS)
+    for i in range(n_layers):
+        trial.suggest_int(f"fc_output_feat_{i}", *FC_OUTPUT_FEATURES)
+        trial.suggest_float(f"fc_dropout_{i}", *FC_DROPOUT)
+    trial.suggest_int("last_fc", *LAST_FC)
+    trial.suggest_categorical("optimizer", list(OPTIMIZERS))
+    trial.suggest_float("lr", *LEARNING_RATE, log=True)
+    return dict(trial.params)
+
+
+def check_params(params: Mapping) -> None:
+    """Raise a readable error when a params dict cannot describe a network (e.g. a hand-edited YAML)."""
+    missing = [k for k in ("num_fc_layers", "last_fc") if k not in params]
+    if missing:
+        raise KeyError(f"params lack {missing}; expected keys like those of study.best_trial.params")
+    n = int(params["num_fc_layers"])
+    for i in range(n):
+        for key in (f"fc_output_feat_{i}", f"fc_dropout_{i}"):
+            if key not in params:
+                raise KeyError(f"params say num_fc_layers={n} but lack {key!r}")
+
+
+class MultiHeadFCNet(nn.Module):
+    """Linear-ReLU-Dropout blocks, a ``last_fc`` layer, then three heads: age (5), ethnicity (5), gender (2).
+
+    The three heads are stored as one fused ``Linear(last_fc, 12)`` (one matmul instead of three, the same
+    parameters); ``forward`` returns the three logits tensors separately.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        hidden: Sequence[int],
+        dropouts: Sequence[float],
+        last_fc: int,
+        heads: Mapping[str, int] = HEADS,
+    ) -> None:
+        super().__init__()
+        if len(hidden) != len(dropouts):
+            raise ValueError(f"{len(hidden)} hidden sizes but {len(dropouts)} dropouts")
+        layers: list[nn.Module] = []
+        width = n_features
+        for out_features, p in zip(hidden, dropouts, strict=True):
+            layers += [nn.Linear(width, int(out_features)), nn.ReLU(), nn.Dropout(float(p))]
+            width = int(out_features)
+        layers += [nn.Linear(width, int(last_fc)), nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+        self.head_sizes = dict(heads)
+        self.heads = nn.Linear(int(last_fc), sum(self.head_sizes.values()))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(self.heads(self.body(x)).split(list(self.head_sizes.values()), dim=1))
+
+    @classmethod
+    def from_params(cls, params: Mapping, n_features: int) -> MultiHeadFCNet:
+        """Rebuild the network from a params dict (e.g. ``study.best_trial.params`` or a loaded YAML)."""
+        check_params(params)
+        n = int(params["num_fc_layers"])
+        return cls(
+            n_features,
+            hidden=[int(params[f"fc_output_feat_{i}"]) for i in range(n)],
+            dropouts=[float(params[f"fc_dropout_{i}"]) for i in range(n)],
+            last_fc=int(params["last_fc"]),
+        )
+
+    @classmethod
+    def from_trial(cls, trial: optuna.Trial, n_features: int) -> MultiHeadFCNet:
+        """Suggest the architecture on ``trial`` and build it."""
+        return cls.from_params(suggest_params(trial), n_features)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,96 @@
+"""Turn parsed faces into training tensors: age bins, a stratified split, optional 24x24 resize, [-1, 1] scale.
+
+Everything ends up as a few large tensors on the training device, so an epoch is a loop over index
+slices with no per-sample Python and no DataLoader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.model_selection import train_test_split
+
+from .data import FaceData
+
+AGE_BIN_EDGES = (10, 20, 40, 60)  # <10, <20, <40, <60, 60+
+AGE_BIN_LABELS = ("<10", "<20", "<40", "<60", "60+")
+ETHNICITY_LABELS = ("White", "Black", "Asian", "Indian", "Others")
+GENDER_LABELS = ("male", "female")
+HEADS = {"age": len(AGE_BIN_LABELS), "ethnicity": len(ETHNICITY_LABELS), "gender": len(GENDER_LABELS)}
+DEFAULT_SPLIT_SEED = 13
+
+
+def bin_ages(age: np.ndarray) -> np.ndarray:
+    """Map ages to the 5 classes <10, <20, <40, <60, 60+ (0..4)."""
+    return np.digitize(np.asarray(age), AGE_BIN_EDGES).astype(np.int64)
+
+
+@dataclass
+class FaceTensors:
+    """Train/test tensors on one device. ``x_*`` are float32 (n, side*side) in [-1, 1]; ``y_*`` int64 (n, 3)."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    image_side: int
+    source: str
+    is_synthetic: bool
+
+    @property
+    def n_features(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def device(self) -> torch.device:
+        return self.x_train.device
+
+    def train_age_shares(self) -> np.ndarray:
+        """Percentage of train rows in each age bin (for the split check the original printed)."""
+        counts = torch.bincount(self.y_train[:, 0], minlength=HEADS["age"]).cpu().numpy()
+        return 100 * counts / counts.sum()
+
+    def subset_train(self, fraction: float, seed: int = 0) -> FaceTensors:
+        """A random fraction of the train rows, same test rows (for 'does more data help?' studies)."""
+        n = max(1, int(round(fraction * len(self.x_train))))
+        g = torch.Generator().manual_seed(seed)
+        idx = torch.randperm(len(self.x_train), generator=g)[:n].to(self.device)
+        return FaceTensors(
+            self.x_train[idx], self.y_train[idx], self.x_test, self.y_test, self.image_side, self.source, self.is_synthetic
+        )
+
+
+def resize_images(images: np.ndarray | torch.Tensor, side: int) -> torch.Tensor:
+    """Resize (n, H, W) images to side x side with antialiasing, as PIL's resize did in the original study."""
+    x = torch.as_tensor(images, dtype=torch.float32)[:, None]
+    if x.shape[-1] == side:
+        return x[:, 0]
+    return F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)[:, 0]
+
+
+def prepare_faces(
+    faces: FaceData,
+    *,
+    image_side: int = 24,
+    test_size: float = 0.2,
+    seed: int = DEFAULT_SPLIT_SEED,
+    device: str | torch.device = "cpu",
+) -> FaceTensors:
+    """Bin ages, split 80/20 stratified on the age bin (seed 13 as in the original), resize, scale, move to device."""
+    age_bin = bin_ages(faces.age)
+    labels = np.stack([age_bin, faces.ethnicity, faces.gender], axis=1).astype(np.int64)
+    idx_train, idx_test = train_test_split(
+        np.arange(len(faces)), test_size=test_size, random_state=seed, stratify=age_bin
+    )
+
+    def tensors(idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        x = resize_images(faces.images[idx], image_side).reshape(len(idx), -1)
+        x = x / 127.5 - 1.0
+        return x.to(device).contiguous(), torch.from_numpy(labels[idx]).to(device)
+
+    x_train, y_train = tensors(idx_train)
+    x_test, y_test = tensors(idx_test)
+    return FaceTensors(x_train, y_train, x_test, y_test, image_side, faces.source, faces.is_synthetic)
