@@ -1,0 +1,413 @@
+"""One Optuna study, many worker processes: storage URLs, toy objectives and a headless toy worker.
+
+Why this module: a shared study lives in a storage that every worker opens by URL. Getting that URL
+wrong (a typo, a wrong password, a server that is down) must end in one readable sentence and a non-zero
+exit within seconds, never a hang or a 40-line SQLAlchemy traceback; ``make_storage`` does that for every
+caller (notebook 09, the tests, and the face-network runner ``python -m tutorial_utils``).
+
+The worker here runs the cheap toy objectives notebook 09 uses to *measure* scaling (one CPU-bound, one that
+mostly waits), started exactly like a real worker would be on another machine::
+
+    python -m tutorial_utils.distributed --storage postgresql+psycopg2://hpo:hpo@db:5432/hpo \\
+        --study scaling-demo --n-trials 20 --objective cpu
+
+Storage URLs: any SQLAlchemy URL Optuna's ``RDBStorage`` accepts (``postgresql+psycopg2://...``,
+``mysql+pymysql://...``, ``sqlite:///file.db``), or ``journal:PATH`` for Optuna's journal file storage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import optuna
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend
+
+JOURNAL_PREFIX = "journal:"
+CONNECT_TIMEOUT_S = 5  # per connection attempt; a worker that can't reach its storage says so quickly
+RDB_BACKENDS = {"postgresql", "mysql", "sqlite"}
+URL_EXAMPLES = (
+    "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DATABASE, sqlite:///path/to/study.db "
+    "or journal:path/to/study.log"
+)
+
+
+class StorageError(RuntimeError):
+    """The storage URL is malformed or its server can't be used; the message says which and what to do."""
+
+
+def masked(url: str) -> str:
+    """The URL with its password replaced by ***, safe to print in logs and error messages."""
+    if url.startswith(JOURNAL_PREFIX):
+        return url
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # unparseable: hide everything between '://' and '@'
+        head, sep, tail = url.partition("://")
+        return head + sep + ("***@" + tail.rsplit("@", 1)[1] if "@" in tail else tail)
+
+
+def journal_path(url: str) -> Path:
+    """The file behind ``journal:PATH`` (``journal:///abs/path`` works too)."""
+    path = url[len(JOURNAL_PREFIX) :]
+    path = path[2:] if path.startswith("//") else path
+    if not path:
+        raise StorageError(f"Storage URL {url!r} names no file. Write e.g. journal:studies/demo.log")
+    return Path(path)
+
+
+def check_url(url: str):
+    """Parse an RDB storage URL and return SQLAlchemy's URL object, or raise one readable StorageError."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    if not isinstance(url, str) or not url.strip():
+        raise StorageError(f"Storage URL is empty. Expected e.g. {URL_EXAMPLES}.")
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise StorageError(
+            f"Malformed storage URL {masked(url)!r} ({exc}). Expected e.g. {URL_EXAMPLES}."
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "postgres":
+        raise StorageError(
+            f"Storage URL {masked(url)!r}: write 'postgresql://', not 'postgres://' (SQLAlchemy 2)."
+        )
+    if backend not in RDB_BACKENDS:
+        raise StorageError(
+            f"Storage URL {masked(url)!r} uses {backend!r}, which Optuna can't store a study in. "
+            f"Expected e.g. {URL_EXAMPLES}."
+        )
+    if backend != "sqlite" and (not parsed.host or not parsed.database):
+        raise StorageError(
+            f"Storage URL {masked(url)!r} needs a host and a database name, e.g. "
+            "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DATABASE."
+        )
+    try:
+        parsed.get_dialect()
+    except NoSuchModuleError:
+        raise StorageError(
+            f"Storage URL {masked(url)!r}: SQLAlchemy has no driver {parsed.drivername!r}. "
+            "For PostgreSQL use postgresql+psycopg2:// (psycopg2-binary is a course dependency)."
+        ) from None
+    return parsed
+
+
+def _explain_connect_error(url: str, exc: Exception) -> str:
+    """Turn a driver's connection error into one sentence naming the likely cause and the fix."""
+    from sqlalchemy.engine import make_url
+
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    detail = " ".join(line.strip() for line in detail if line.strip() and not line.startswith("(Background"))
+    low = detail.lower()
+    where = make_url(url)
+    server = f"{where.host}:{where.port or 'default port'}" if where.host else masked(url)
+    if "password authentication failed" in low or "access denied" in low:
+        cause = f"wrong user name or password for {where.username!r} on {server}"
+    elif "does not exist" in low and "database" in low:
+        cause = f"database {where.database!r} does not exist on {server}; create it first (createdb)"
+    elif any(
+        s in low
+        for s in ("could not translate host name", "name or service not known", "nodename nor servname")
+    ):
+        cause = f"host {where.host!r} not found (DNS); check the host name"
+    elif any(
+        s in low for s in ("timeout expired", "timed out", "no route to host", "network is unreachable")
+    ):
+        cause = (
+            f"no answer from {server} within the connect timeout; check that the host is up and the port open"
+        )
+    elif "connection refused" in low:
+        cause = f"nothing listens on {server}; start the database server or fix the port"
+    elif "ssl negotiation" in low or "closed the connection unexpectedly" in low:
+        cause = f"what answers on {server} is not a PostgreSQL server; check the host and port"
+    elif "database is locked" in low:
+        cause = "the SQLite file is locked by another writer; use PostgreSQL or a journal file for parallel workers"
+    else:
+        cause = "the storage server refused the connection"
+    return f"Cannot open storage {masked(url)!r}: {cause}. Driver said: {detail}"
+
+
+def make_storage(
+    url: str,
+    *,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    max_retry: int | None = None,
+    connect_timeout: int = CONNECT_TIMEOUT_S,
+) -> BaseStorage:
+    """Open the storage behind ``url`` and check that it answers; raise StorageError otherwise.
+
+    ``heartbeat_interval``/``grace_period`` (seconds) make a running trial whose worker died turn FAIL once
+    its heartbeat is ``grace_period`` old; ``max_retry`` then re-queues such a trial (same parameters) up to
+    that many times. Heartbeats need an RDB storage: the journal file storage has none.
+    """
+    if url.startswith(JOURNAL_PREFIX):
+        if heartbeat_interval or max_retry is not None:
+            raise StorageError(
+                "Heartbeats and retries of dead workers' trials need an RDB storage (PostgreSQL, MySQL or "
+                f"SQLite); {url!r} is a journal file, which has no heartbeat. Drop --heartbeat/--retry or use one."
+            )
+        path = journal_path(url)
+        if not path.parent.exists():
+            raise StorageError(
+                f"Journal file {str(path)!r}: folder {str(path.parent)!r} does not exist; create it."
+            )
+        return JournalStorage(JournalFileBackend(str(path)))
+
+    parsed = check_url(url)
+    backend = parsed.get_backend_name()
+    connect_args = (
+        {"timeout": connect_timeout} if backend == "sqlite" else {"connect_timeout": connect_timeout}
+    )
+    if backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).expanduser().resolve().parent
+        if not folder.exists():
+            raise StorageError(
+                f"SQLite file {parsed.database!r}: folder {str(folder)!r} does not exist; create it."
+            )
+    callback = RetryHeartbeatStaleTrialCallback(max_retry=max_retry) if max_retry is not None else None
+    if callback is not None and not heartbeat_interval:
+        raise StorageError("Retrying dead workers' trials needs a heartbeat: set heartbeat_interval too.")
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                url,
+                engine_kwargs={"connect_args": connect_args, "pool_pre_ping": True},
+                heartbeat_interval=heartbeat_interval,
+                grace_period=grace_period,
+                heartbeat_stale_trial_callback=callback,
+            )
+    except DBAPIError as exc:
+        raise StorageError(_explain_connect_error(url, exc)) from None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Toy objectives: cheap, but each with the cost profile that decides threads vs processes.
+
+
+def burn_cpu(n_steps: int, seed: float) -> float:
+    """Pure-Python arithmetic: holds the GIL the whole time, like most hand-written Python objective code."""
+    acc = seed
+    for i in range(n_steps):
+        acc = (acc * 1.000001 + i) % 1000.0
+    return acc
+
+
+def cpu_bound_objective(trial: optuna.Trial, n_steps: int = 300_000) -> float:
+    """A quadratic bowl, minimum 0 at (2, -1), that first burns CPU (holding the GIL) for every trial."""
+    x = trial.suggest_float("x", -10, 10)
+    y = trial.suggest_float("y", -10, 10)
+    burn_cpu(n_steps, x)
+    return (x - 2) ** 2 + (y + 1) ** 2
+
+
+def waiting_objective(trial: optuna.Trial, seconds: float = 0.2) -> float:
+    """The same bowl, but the trial mostly waits (I/O, a remote job, a GPU): the GIL is free meanwhile."""
+    x = trial.suggest_float("x", -10, 10)
+    y = trial.suggest_float("y", -10, 10)
+    time.sleep(seconds)
+    return (x - 2) ** 2 + (y + 1) ** 2
+
+
+def make_objective(
+    kind: str, *, n_steps: int = 300_000, seconds: float = 0.2
+) -> Callable[[optuna.Trial], float]:
+    """``"cpu"`` -> cpu_bound_objective, ``"sleep"`` -> waiting_objective, with the given cost."""
+    if kind == "cpu":
+        return lambda trial: cpu_bound_objective(trial, n_steps)
+    if kind == "sleep":
+        return lambda trial: waiting_objective(trial, seconds)
+    raise ValueError(f"unknown objective {kind!r}; choose 'cpu' or 'sleep'")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The worker: what every process on every machine runs.
+
+
+@dataclass
+class WorkerReport:
+    """What one worker did, printed as one JSON line so a launcher can collect it."""
+
+    pid: int
+    study: str
+    trial_numbers: list[int] = field(default_factory=list)
+    states: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_worker(
+    storage: BaseStorage,
+    study_name: str,
+    n_trials: int,
+    objective: Callable[[optuna.Trial], float],
+    *,
+    seed: int | None = None,
+    direction: str = "minimize",
+) -> WorkerReport:
+    """Join (or create) the study by name and run ``n_trials`` trials in this process.
+
+    Every worker calls ``create_study(..., load_if_exists=True)``, so whichever starts first creates the
+    study and the others load it; no worker needs to know about the others. Give each worker its own seed
+    (or none): equal seeds make the workers propose the same parameters.
+    """
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=storage,
+        direction=direction,
+        load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=True),
+    )
+    report = WorkerReport(pid=os.getpid(), study=study_name)
+
+    def record(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        report.trial_numbers.append(trial.number)
+        report.states.append(trial.state.name)
+
+    start = time.perf_counter()
+    study.optimize(objective, n_trials=n_trials, callbacks=[record], catch=())
+    report.seconds = round(time.perf_counter() - start, 3)
+    return report
+
+
+def worker_command(
+    storage_url: str,
+    study_name: str,
+    n_trials: int,
+    objective: str = "cpu",
+    *,
+    python: str | None = None,
+    **options: object,
+) -> list[str]:
+    """The command line that starts one worker; options become flags (``seed=3`` -> ``--seed 3``)."""
+    cmd = [
+        python or sys.executable,
+        "-m",
+        "tutorial_utils.distributed",
+        "--storage",
+        storage_url,
+        "--study",
+        study_name,
+        "--n-trials",
+        str(n_trials),
+        "--objective",
+        objective,
+    ]
+    for key, value in options.items():
+        if value is not None:
+            cmd += [f"--{key.replace('_', '-')}", str(value)]
+    return cmd
+
+
+def shell_line(cmd: Sequence[str]) -> str:
+    """A command as you would type it (python resolved to plain ``python``), for showing in a notebook."""
+    shown = ["python" if part == sys.executable else part for part in cmd]
+    return shlex.join(shown)
+
+
+def run_workers(
+    commands: Sequence[Sequence[str]], timeout: float = 300, cwd: str | None = None
+) -> list[WorkerReport]:
+    """Start every command at once, wait for all (at most ``timeout`` s), return their reports.
+
+    Raises RuntimeError naming the worker and its stderr if one fails, and kills the rest on a timeout.
+    """
+    procs = [
+        subprocess.Popen(list(c), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+        for c in commands
+    ]
+    deadline = time.monotonic() + timeout
+    reports, errors = [], []
+    try:
+        for i, proc in enumerate(procs):
+            out, err = proc.communicate(timeout=max(0.1, deadline - time.monotonic()))
+            if proc.returncode != 0:
+                errors.append(f"worker {i} exited {proc.returncode}: {err.strip()[-1500:]}")
+            else:
+                reports.append(WorkerReport(**json.loads(out.strip().splitlines()[-1])))
+    except subprocess.TimeoutExpired:
+        errors.append(f"workers still running after {timeout} s; killed")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    return reports
+
+
+def _exit_if_stuck(seconds: float, what: str) -> threading.Timer:
+    """Last-resort bound on a blocking call (a DNS lookup ignores connect_timeout): print, exit 2."""
+
+    def give_up() -> None:
+        print(f"error: {what} did not finish within {seconds:.0f} s; giving up.", file=sys.stderr, flush=True)
+        os._exit(2)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tutorial_utils.distributed",
+        description="Run trials of a toy objective against a shared Optuna study (course notebook 09).",
+    )
+    parser.add_argument("--storage", required=True, help=f"storage URL, e.g. {URL_EXAMPLES}")
+    parser.add_argument("--study", required=True, help="study name; every worker of one study uses the same")
+    parser.add_argument("--n-trials", type=int, required=True, help="trials this worker runs")
+    parser.add_argument("--objective", choices=["cpu", "sleep"], default="cpu")
+    parser.add_argument("--cpu-steps", type=int, default=300_000, help="work per trial for --objective cpu")
+    parser.add_argument("--seconds", type=float, default=0.2, help="wait per trial for --objective sleep")
+    parser.add_argument("--seed", type=int, default=None, help="sampler seed (give each worker its own)")
+    parser.add_argument("--heartbeat", type=int, default=None, help="heartbeat interval in s (RDB storages)")
+    parser.add_argument(
+        "--grace", type=int, default=None, help="s without heartbeat before a trial is failed"
+    )
+    parser.add_argument("--retry", type=int, default=None, help="re-run a dead worker's trial up to N times")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.n_trials < 1:
+        print("error: --n-trials must be at least 1", file=sys.stderr)
+        return 2
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    timer = _exit_if_stuck(4 * CONNECT_TIMEOUT_S, f"opening storage {masked(args.storage)!r}")
+    try:
+        storage = make_storage(
+            args.storage, heartbeat_interval=args.heartbeat, grace_period=args.grace, max_retry=args.retry
+        )
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        timer.cancel()
+    objective = make_objective(args.objective, n_steps=args.cpu_steps, seconds=args.seconds)
+    report = run_worker(storage, args.study, args.n_trials, objective, seed=args.seed)
+    print(json.dumps(asdict(report)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
