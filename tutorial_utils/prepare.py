@@ -64,11 +64,15 @@ class FaceTensors:
 
 
 def resize_images(images: np.ndarray | torch.Tensor, side: int) -> torch.Tensor:
-    """Resize (n, H, W) images to side x side with antialiasing, as PIL's resize did in the original study."""
+    """Resize (n, H, W) images to side x side with antialiasing, as PIL's resize did in the original study.
+
+    Clamped to 0-255 like PIL, since antialiased interpolation can overshoot by a hair.
+    """
     x = torch.as_tensor(images, dtype=torch.float32)[:, None]
     if x.shape[-1] == side:
         return x[:, 0]
-    return F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)[:, 0]
+    resized = F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
+    return resized[:, 0].clamp_(0.0, 255.0)
 
 
 def prepare_faces(

@@ -1,0 +1,55 @@
+"""The multi-head network and its search space."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+import torch
+
+from tutorial_utils.models import OPTIMIZERS, MultiHeadFCNet, count_parameters, suggest_params
+
+
+def _shapes(model):
+    return [tuple(p.shape) for p in model.parameters()]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_net_from_trial_and_from_its_params_have_identical_shapes(seed):
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    trial = study.ask()
+    from_trial = MultiHeadFCNet.from_trial(trial, n_features=576)
+    from_params = MultiHeadFCNet.from_params(trial.params, n_features=576)
+    assert _shapes(from_trial) == _shapes(from_params)
+    n_layers = trial.params["num_fc_layers"]
+    linear = [m for m in from_params.body if isinstance(m, torch.nn.Linear)]
+    assert len(linear) == n_layers + 1
+    assert [m.out_features for m in linear[:-1]] == [trial.params[f"fc_output_feat_{i}"] for i in range(n_layers)]
+    assert linear[-1].out_features == trial.params["last_fc"]
+
+
+def test_search_space_is_the_original_one():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(60):
+        trial = study.ask()
+        params = suggest_params(trial)
+        study.tell(trial, 0.0)
+        n = params["num_fc_layers"]
+        assert 4 <= n <= 8 and 8 <= params["last_fc"] <= 64
+        assert 1e-5 <= params["lr"] <= 1e-1 and params["optimizer"] in OPTIMIZERS
+        assert {k for k in params if k.startswith("fc_output_feat_")} == {f"fc_output_feat_{i}" for i in range(n)}
+        assert all(0.0 <= params[f"fc_dropout_{i}"] <= 0.5 for i in range(n))
+    assert {t.params["num_fc_layers"] for t in study.trials} == {4, 5, 6, 7, 8}
+
+
+def test_three_heads_with_the_right_sizes_and_batch_shape():
+    net = MultiHeadFCNet(576, hidden=[55, 53, 62, 62, 28], dropouts=[0.1] * 5, last_fc=55)
+    age, ethnicity, gender = net(torch.randn(7, 576))
+    assert age.shape == (7, 5) and ethnicity.shape == (7, 5) and gender.shape == (7, 2)
+    expected = 576 * 55 + 55 + 55 * 53 + 53 + 53 * 62 + 62 + 62 * 62 + 62 + 62 * 28 + 28 + 28 * 55 + 55 + 55 * 12 + 12
+    assert count_parameters(net) == expected
+
+
+def test_params_missing_a_layer_give_a_clear_error():
+    params = {"num_fc_layers": 2, "fc_output_feat_0": 8, "fc_dropout_0": 0.1, "last_fc": 8}
+    with pytest.raises(KeyError, match="fc_output_feat_1"):
+        MultiHeadFCNet.from_params(params, 576)

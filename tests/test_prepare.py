@@ -1,0 +1,59 @@
+"""Age bins, the stratified split, resizing and scaling of the face tensors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tutorial_utils.data import load_age_gender
+from tutorial_utils.prepare import bin_ages, prepare_faces, resize_images
+
+
+@pytest.fixture(scope="module")
+def synthetic_faces():
+    return load_age_gender(synthetic_rows=1500, synthetic_seed=3, verbose=False)
+
+
+def test_age_bins_edges():
+    ages = np.array([1, 9, 10, 19, 20, 39, 40, 59, 60, 116])
+    assert bin_ages(ages).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+
+
+def test_split_is_stratified_deterministic_and_scaled(synthetic_faces):
+    a = prepare_faces(synthetic_faces, image_side=24)
+    b = prepare_faces(synthetic_faces, image_side=24)
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_test, b.y_test)
+    assert len(a.x_train) + len(a.x_test) == len(synthetic_faces)
+    assert len(a.x_test) == pytest.approx(0.2 * len(synthetic_faces), abs=1)
+    assert a.x_train.shape[1] == 24 * 24 and a.x_train.dtype == torch.float32
+    assert a.x_train.min() >= -1.0 and a.x_train.max() <= 1.0
+    test_counts = torch.bincount(a.y_test[:, 0], minlength=5).numpy()
+    np.testing.assert_allclose(100 * test_counts / test_counts.sum(), a.train_age_shares(), atol=1.0)
+    other_seed = prepare_faces(synthetic_faces, seed=14)
+    assert not torch.equal(other_seed.y_train, a.y_train)
+
+
+def test_full_size_keeps_pixels_and_maps_0_255_to_minus1_plus1(synthetic_faces):
+    t = prepare_faces(synthetic_faces, image_side=48)
+    assert t.n_features == 48 * 48
+    images = torch.zeros(2, 48, 48)
+    images[1] = 255
+    flat = resize_images(images.numpy(), 48).reshape(2, -1) / 127.5 - 1
+    assert flat[0].unique().tolist() == [-1.0] and flat[1].unique().tolist() == [1.0]
+
+
+def test_resize_antialiases_rather_than_subsamples():
+    # A 1-pixel checkerboard: subsampling keeps one colour, antialiasing averages to grey.
+    board = (np.indices((48, 48)).sum(0) % 2 * 255).astype(np.uint8)[None]
+    small = resize_images(board, 24)
+    assert small.shape == (1, 24, 24)
+    interior = small[:, 1:-1, 1:-1]  # the border sees the edge padding
+    assert torch.allclose(interior, torch.full_like(interior, 127.5), atol=1.0)
+
+
+def test_real_data_split_shares_match_the_original(real_data_path):
+    faces = load_age_gender(real_data_path)
+    tensors = prepare_faces(faces)
+    assert len(tensors.x_train) + len(tensors.x_test) == 23705
+    np.testing.assert_allclose(tensors.train_age_shares().round(2), [12.92, 6.46, 50.12, 19.17, 11.34])
