@@ -9,7 +9,14 @@ import torch
 from tutorial_utils.data import load_age_gender
 from tutorial_utils.models import MultiHeadFCNet
 from tutorial_utils.prepare import prepare_faces
-from tutorial_utils.training import evaluate, fit, make_objective, make_optimizer, multi_head_loss, train_epoch
+from tutorial_utils.training import (
+    evaluate,
+    fit,
+    make_objective,
+    make_optimizer,
+    multi_head_loss,
+    train_epoch,
+)
 
 GOOD = {
     "num_fc_layers": 4,
