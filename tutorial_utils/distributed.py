@@ -107,8 +107,8 @@ def check_url(url: str):
     return parsed
 
 
-def _explain_connect_error(url: str, exc: Exception) -> str:
-    """Turn a driver's connection error into one sentence naming the likely cause and the fix."""
+def explain_storage_error(url: str, exc: Exception, doing: str = "open") -> str:
+    """Turn a driver's error into one sentence naming the likely cause and the fix."""
     from sqlalchemy.engine import make_url
 
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
@@ -139,7 +139,7 @@ def _explain_connect_error(url: str, exc: Exception) -> str:
         cause = "the SQLite file is locked by another writer; use PostgreSQL or a journal file for parallel workers"
     else:
         cause = "the storage server refused the connection"
-    return f"Cannot open storage {masked(url)!r}: {cause}. Driver said: {detail}"
+    return f"Cannot {doing} storage {masked(url)!r}: {cause}. Driver said: {detail}"
 
 
 def make_storage(
@@ -180,14 +180,16 @@ def make_storage(
             raise StorageError(
                 f"SQLite file {parsed.database!r}: folder {str(folder)!r} does not exist; create it."
             )
-    callback = RetryHeartbeatStaleTrialCallback(max_retry=max_retry) if max_retry is not None else None
-    if callback is not None and not heartbeat_interval:
+    if max_retry is not None and not heartbeat_interval:
         raise StorageError("Retrying dead workers' trials needs a heartbeat: set heartbeat_interval too.")
     from sqlalchemy.exc import DBAPIError
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            callback = (
+                RetryHeartbeatStaleTrialCallback(max_retry=max_retry) if max_retry is not None else None
+            )
             return RDBStorage(
                 url,
                 engine_kwargs={"connect_args": connect_args, "pool_pre_ping": True},
@@ -196,7 +198,7 @@ def make_storage(
                 heartbeat_stale_trial_callback=callback,
             )
     except DBAPIError as exc:
-        raise StorageError(_explain_connect_error(url, exc)) from None
+        raise StorageError(explain_storage_error(url, exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -404,7 +406,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         timer.cancel()
     objective = make_objective(args.objective, n_steps=args.cpu_steps, seconds=args.seconds)
-    report = run_worker(storage, args.study, args.n_trials, objective, seed=args.seed)
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        report = run_worker(storage, args.study, args.n_trials, objective, seed=args.seed)
+    except (DBAPIError, optuna.exceptions.StorageInternalError) as exc:
+        cause = exc if isinstance(exc, DBAPIError) else (exc.__cause__ or exc)
+        print(f"error: {explain_storage_error(args.storage, cause, doing='write to')}", file=sys.stderr)
+        return 3
     print(json.dumps(asdict(report)), flush=True)
     return 0
 

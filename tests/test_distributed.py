@@ -1,0 +1,182 @@
+"""One study, many worker processes, no server: the journal file storage, and bad storage URLs.
+
+The PostgreSQL half of these checks is in test_postgres.py. Every subprocess here has a timeout, so a
+worker that hangs fails the test instead of stalling the suite.
+"""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+
+from conftest import REPO
+from tutorial_utils.distributed import (
+    StorageError,
+    make_storage,
+    masked,
+    run_workers,
+    worker_command,
+)
+
+WORKER_TIMEOUT_S = 60  # generous for a 2-core machine shared with other jobs; the runs take ~2 s
+
+
+def run_cli(*args: str, timeout: float = 40) -> tuple[subprocess.CompletedProcess, float]:
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "tutorial_utils.distributed", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+    return done, time.monotonic() - start
+
+
+def assert_shared_study_is_whole(storage, study_name: str, reports, n_workers: int, n_trials: int) -> None:
+    """N workers x M trials: exactly N*M finished trials, numbers 0..N*M-1 once each, none lost."""
+    trials = optuna.load_study(study_name=study_name, storage=storage).get_trials(deepcopy=False)
+    numbers = sorted(t.number for t in trials)
+    assert numbers == list(range(n_workers * n_trials)), f"duplicate or missing trial numbers: {numbers}"
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    assert len({r.pid for r in reports}) == n_workers, "each worker must be its own process"
+    assert all(len(r.trial_numbers) == n_trials for r in reports)
+    reported = sorted(n for r in reports for n in r.trial_numbers)
+    assert reported == numbers, "every stored trial was run by exactly one worker"
+
+
+@pytest.mark.timeout(120)
+def test_journal_file_workers_share_one_study(tmp_path):
+    n_workers, n_trials = 3, 4
+    url = f"journal:{tmp_path / 'study.log'}"
+    commands = [
+        worker_command(url, "journal-demo", n_trials, "sleep", seconds=0.02, seed=seed)
+        for seed in range(n_workers)
+    ]
+    reports = run_workers(commands, timeout=WORKER_TIMEOUT_S, cwd=str(REPO))
+    assert_shared_study_is_whole(make_storage(url), "journal-demo", reports, n_workers, n_trials)
+
+
+@pytest.mark.timeout(60)
+def test_journal_study_resumes_after_all_workers_stopped(tmp_path):
+    url = f"journal:{tmp_path / 'study.log'}"
+    first = run_workers(
+        [worker_command(url, "resume", 3, "sleep", seconds=0.01, seed=1)], timeout=WORKER_TIMEOUT_S
+    )
+    second = run_workers(
+        [worker_command(url, "resume", 2, "sleep", seconds=0.01, seed=2)], timeout=WORKER_TIMEOUT_S
+    )
+    assert first[0].trial_numbers == [0, 1, 2]
+    assert second[0].trial_numbers == [3, 4], "a resumed study continues numbering where it stopped"
+    assert len(optuna.load_study(study_name="resume", storage=make_storage(url)).trials) == 5
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql+psycopg2://hpo:s3cret@127.0.0.1:port/hpo", "Malformed storage URL"),
+        ("not a url at all", "Malformed storage URL"),
+        ("postgres://hpo:s3cret@127.0.0.1/hpo", "write 'postgresql://'"),
+        ("http://hpo:s3cret@127.0.0.1/hpo", "can't store a study"),
+        ("postgresql+nosuchdriver://hpo:s3cret@127.0.0.1/hpo", "no driver"),
+        ("postgresql+psycopg2://hpo:s3cret@127.0.0.1", "needs a host and a database name"),
+        ("journal:/no/such/folder/study.log", "does not exist"),
+    ],
+)
+def test_malformed_storage_url_is_a_readable_error(url, expected):
+    with pytest.raises(StorageError, match=expected) as info:
+        make_storage(url)
+    assert "s3cret" not in str(info.value), "error messages must not leak the password"
+
+
+def test_journal_has_no_heartbeat_and_retry_needs_one(tmp_path):
+    with pytest.raises(StorageError, match="need an RDB storage"):
+        make_storage(f"journal:{tmp_path / 'x.log'}", heartbeat_interval=1)
+    with pytest.raises(StorageError, match="needs a heartbeat"):
+        make_storage(f"sqlite:///{tmp_path / 'x.db'}", max_retry=1)
+
+
+def test_masked_hides_the_password_even_in_unparseable_urls():
+    assert (
+        masked("postgresql+psycopg2://hpo:s3cret@db:5432/hpo") == "postgresql+psycopg2://hpo:***@db:5432/hpo"
+    )
+    assert "s3cret" not in masked("postgresql://hpo:s3cret@db:port/hpo")
+
+
+def assert_readable_failure(
+    done: subprocess.CompletedProcess, elapsed: float, *needles: str, limit: float = 20
+):
+    assert done.returncode != 0, "a worker that can't use its storage must exit non-zero"
+    assert "Traceback" not in done.stderr, f"expected one readable line, got a traceback:\n{done.stderr}"
+    assert done.stderr.startswith("error: "), done.stderr
+    for needle in needles:
+        assert needle in done.stderr, f"{needle!r} not in {done.stderr!r}"
+    assert "s3cret" not in done.stderr
+    assert elapsed < limit, f"took {elapsed:.1f} s; every wait must be bounded"
+
+
+@pytest.mark.timeout(60)
+def test_worker_cli_malformed_url_exits_nonzero_with_readable_error():
+    done, elapsed = run_cli(
+        "--storage", "postgresql://hpo:s3cret@127.0.0.1:port/hpo", "--study", "s", "--n-trials", "1"
+    )
+    assert_readable_failure(
+        done, elapsed, "Malformed storage URL", "postgresql+psycopg2://USER:PASSWORD@HOST"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.timeout(60)
+def test_worker_cli_unreachable_server_refused():
+    url = f"postgresql+psycopg2://hpo:s3cret@127.0.0.1:{_free_port()}/hpo"
+    done, elapsed = run_cli("--storage", url, "--study", "s", "--n-trials", "1")
+    assert_readable_failure(done, elapsed, "nothing listens on 127.0.0.1:")
+
+
+@pytest.mark.timeout(60)
+def test_worker_cli_unknown_host():
+    url = "postgresql+psycopg2://hpo:s3cret@no-such-host.invalid:5432/hpo"
+    done, elapsed = run_cli("--storage", url, "--study", "s", "--n-trials", "1")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    # Resolvers differ: most say "not found" at once; one that stalls is cut by the worker's own deadline.
+    assert "not found (DNS)" in done.stderr or "did not finish within" in done.stderr, done.stderr
+    assert elapsed < 30
+
+
+@pytest.mark.timeout(60)
+def test_worker_cli_silent_host_times_out_instead_of_hanging():
+    """A host that accepts TCP but never answers (a firewall, a stuck server): connect_timeout must fire."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"postgresql+psycopg2://hpo:s3cret@127.0.0.1:{silent.getsockname()[1]}/hpo"
+        done, elapsed = run_cli("--storage", url, "--study", "s", "--n-trials", "1")
+    assert_readable_failure(done, elapsed, "no answer from 127.0.0.1:", "timeout")
+
+
+@pytest.mark.timeout(60)
+def test_sqlite_write_lock_gives_database_is_locked(tmp_path):
+    """Why SQLite is not for parallel workers: one writer blocks all others, who give up with 'locked'."""
+    path = tmp_path / "study.db"
+    make_storage(f"sqlite:///{path}")  # create the tables
+    blocker = sqlite3.connect(path, timeout=0)
+    blocker.execute("BEGIN IMMEDIATE")  # another worker in the middle of a write
+    try:
+        done, elapsed = run_cli(
+            "--storage", f"sqlite:///{path}", "--study", "s", "--n-trials", "1", "--objective", "sleep"
+        )
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert_readable_failure(done, elapsed, "database is locked", "use PostgreSQL or a journal file")
