@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
+import importlib.util
 import os
 import sys
 
@@ -23,7 +23,10 @@ SHOWN_VERSIONS = ("optuna", "torch", "numpy", "pandas", "scikit-learn", "lightgb
 
 def in_colab() -> bool:
     """True inside Google Colab (its module is importable only there)."""
-    return "google.colab" in sys.modules or importlib.util.find_spec("google.colab") is not None
+    if "google.colab" in sys.modules:
+        return True
+    # find_spec("google.colab") raises when there is no "google" package at all.
+    return importlib.util.find_spec("google") is not None and importlib.util.find_spec("google.colab") is not None
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
