@@ -108,4 +108,13 @@ def setup_notebook(device: str | None = None, quiet: bool = False):
         print(f"Device: {dev}{extra}")
         if dev.type == "cpu" and in_colab():
             print("No GPU: in Colab choose Runtime > Change runtime type > T4 GPU, then re-run from the top.")
+        if in_colab():
+            from .data import find_data_file
+
+            if find_data_file() is None:
+                print(
+                    "Real face data: not found. To fetch it with kagglehub (needs a Kaggle account), run\n"
+                    "  from tutorial_utils.download import download_face_data; download_face_data()\n"
+                    "Without it the face notebooks use synthetic faces."
+                )
     return dev
