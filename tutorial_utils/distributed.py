@@ -138,7 +138,7 @@ def explain_storage_error(url: str, exc: Exception, doing: str = "open") -> str:
     elif "database is locked" in low:
         cause = "the SQLite file is locked by another writer; use PostgreSQL or a journal file for parallel workers"
     else:
-        cause = "the storage server refused the connection"
+        cause = "the database reported an error"
     return f"Cannot {doing} storage {masked(url)!r}: {cause}. Driver said: {detail}"
 
 
@@ -182,23 +182,41 @@ def make_storage(
             )
     if max_retry is not None and not heartbeat_interval:
         raise StorageError("Retrying dead workers' trials needs a heartbeat: set heartbeat_interval too.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        callback = RetryHeartbeatStaleTrialCallback(max_retry=max_retry) if max_retry is not None else None
+    return _open_rdb_storage(
+        url,
+        engine_kwargs={"connect_args": connect_args, "pool_pre_ping": True},
+        heartbeat_interval=heartbeat_interval,
+        grace_period=grace_period,
+        heartbeat_stale_trial_callback=callback,
+    )
+
+
+SCHEMA_RACE_MARKERS = ("already exists", "duplicate key")
+
+
+def _open_rdb_storage(url: str, attempts: int = 4, **kwargs) -> RDBStorage:
+    """RDBStorage, retried when several workers create the tables of a brand-new database at once.
+
+    Every worker's RDBStorage runs CREATE TABLE on first contact; when 4 start together on an empty
+    PostgreSQL database, all but one lose that race ("relation ... already exists"). The loser just retries:
+    by then the tables exist. Any other error becomes one readable StorageError.
+    """
     from sqlalchemy.exc import DBAPIError
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            callback = (
-                RetryHeartbeatStaleTrialCallback(max_retry=max_retry) if max_retry is not None else None
-            )
-            return RDBStorage(
-                url,
-                engine_kwargs={"connect_args": connect_args, "pool_pre_ping": True},
-                heartbeat_interval=heartbeat_interval,
-                grace_period=grace_period,
-                heartbeat_stale_trial_callback=callback,
-            )
-    except DBAPIError as exc:
-        raise StorageError(explain_storage_error(url, exc)) from None
+    for attempt in range(attempts):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(url, **kwargs)
+        except DBAPIError as exc:
+            racing = any(marker in str(exc.orig).lower() for marker in SCHEMA_RACE_MARKERS)
+            if not racing or attempt == attempts - 1:
+                raise StorageError(explain_storage_error(url, exc)) from None
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 # ---------------------------------------------------------------------------------------------------------

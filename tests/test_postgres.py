@@ -1,0 +1,219 @@
+"""A shared study on a real PostgreSQL server: many workers, a worker killed mid-trial, resuming, bad passwords.
+
+The server: ``TUTORIAL_UTILS_PG_URL`` if set, else a throwaway one started here with tools/pg_test_server.py
+(Debian's ``postgresql`` package; .ci/run installs it). The tests skip, saying why, only when neither works.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
+
+from conftest import REPO
+from tutorial_utils.distributed import make_storage, run_workers, worker_command
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning"),
+]
+WORKER_TIMEOUT_S = 90
+HEARTBEAT_S, GRACE_S = 1, 2  # small, so a dead worker's trial goes stale within seconds
+
+
+def _load_server_tool():
+    spec = importlib.util.spec_from_file_location("pg_test_server", REPO / "tools" / "pg_test_server.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """URL of a PostgreSQL database the tests may create studies in; the server stops at session end."""
+    if os.environ.get("TUTORIAL_UTILS_PG_URL"):
+        yield os.environ["TUTORIAL_UTILS_PG_URL"]
+        return
+    tool = _load_server_tool()
+    root = Path(tempfile.mkdtemp(prefix="hpo-course-pg-test-"))
+    try:
+        url = tool.start(root)
+    except tool.ServerError as exc:
+        tool.stop(root)
+        pytest.skip(
+            f"could not start a local PostgreSQL server ({exc}); set TUTORIAL_UTILS_PG_URL to use another"
+        )
+    try:
+        yield url
+    finally:
+        tool.stop(root)
+
+
+@pytest.fixture
+def study_name() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def _trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=name, storage=make_storage(url)).get_trials(deepcopy=False)
+
+
+@pytest.mark.timeout(180)
+def test_four_workers_share_one_postgres_study(pg_url, study_name):
+    n_workers, n_trials = 4, 5
+    commands = [
+        worker_command(pg_url, study_name, n_trials, "sleep", seconds=0.02, seed=seed)
+        for seed in range(n_workers)
+    ]
+    reports = run_workers(commands, timeout=WORKER_TIMEOUT_S, cwd=str(REPO))
+    trials = _trials(pg_url, study_name)
+    numbers = sorted(t.number for t in trials)
+    assert numbers == list(range(n_workers * n_trials)), f"duplicate or missing trial numbers: {numbers}"
+    assert [t.state for t in trials].count(TrialState.COMPLETE) == n_workers * n_trials
+    assert len({r.pid for r in reports}) == n_workers
+    assert sorted(n for r in reports for n in r.trial_numbers) == numbers, (
+        "each trial run by exactly one worker"
+    )
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == len(trials), (
+        "workers must not repeat params"
+    )
+
+
+def _wait_for_running_trial(url: str, name: str, proc: subprocess.Popen, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"worker died early: {proc.stderr.read() if proc.stderr else ''}"
+        try:
+            running = [t for t in _trials(url, name) if t.state == TrialState.RUNNING]
+        except KeyError:  # the worker has not created the study yet
+            running = []
+        if running:
+            return running[0].number
+        time.sleep(0.2)
+    raise AssertionError(f"no trial started within {timeout} s")
+
+
+@pytest.mark.timeout(180)
+def test_worker_killed_mid_trial_fails_by_heartbeat_and_is_retried(pg_url, study_name):
+    victim = subprocess.Popen(
+        worker_command(
+            pg_url, study_name, 1, "sleep", seconds=120, heartbeat=HEARTBEAT_S, grace=GRACE_S, seed=0
+        ),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        killed_number = _wait_for_running_trial(pg_url, study_name, victim)
+        time.sleep(HEARTBEAT_S)  # let its heartbeat thread write at least once
+    finally:
+        victim.send_signal(signal.SIGKILL)
+        victim.communicate(timeout=10)
+    killed = next(t for t in _trials(pg_url, study_name) if t.number == killed_number)
+    assert killed.state == TrialState.RUNNING, (
+        "nothing can know the worker died until the heartbeat goes stale"
+    )
+
+    time.sleep(GRACE_S + 1.5)  # the heartbeat is now older than the grace period
+    rescuer = worker_command(
+        pg_url, study_name, 3, "sleep", seconds=0.02, heartbeat=HEARTBEAT_S, grace=GRACE_S, retry=1, seed=1
+    )
+    (report,) = run_workers([rescuer], timeout=WORKER_TIMEOUT_S, cwd=str(REPO))
+
+    trials = {t.number: t for t in _trials(pg_url, study_name)}
+    assert trials[killed_number].state == TrialState.FAIL, (
+        "the dead worker's trial is failed by its stale heartbeat"
+    )
+    retries = [
+        t
+        for t in trials.values()
+        if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed_number
+    ]
+    assert len(retries) == 1, "the retry callback re-queues the killed trial exactly once"
+    retry = retries[0]
+    assert retry.state == TrialState.COMPLETE and retry.number in report.trial_numbers
+    assert retry.params == trials[killed_number].params, "a retry re-runs the same hyperparameters"
+    assert RetryHeartbeatStaleTrialCallback.retry_history(retry) == [killed_number]
+    complete = [t for t in trials.values() if t.state == TrialState.COMPLETE]
+    assert len(complete) == 3, "the study still reaches its planned number of finished trials"
+    assert sorted(trials) == list(range(len(trials))), "no gaps or duplicates in trial numbers"
+
+
+@pytest.mark.timeout(120)
+def test_postgres_study_resumes_after_every_worker_stopped(pg_url, study_name):
+    first = run_workers(
+        [worker_command(pg_url, study_name, 3, "cpu", cpu_steps=1000, seed=s) for s in (1, 2)],
+        timeout=WORKER_TIMEOUT_S,
+    )
+    best_before = optuna.load_study(study_name=study_name, storage=make_storage(pg_url)).best_value
+    (later,) = run_workers(
+        [worker_command(pg_url, study_name, 4, "cpu", cpu_steps=1000, seed=3)], timeout=WORKER_TIMEOUT_S
+    )
+    assert sorted(n for r in first for n in r.trial_numbers) == list(range(6))
+    assert later.trial_numbers == [6, 7, 8, 9], "the resumed study continues numbering where it stopped"
+    study = optuna.load_study(study_name=study_name, storage=make_storage(pg_url))
+    assert len(study.trials) == 10 and study.best_value <= best_before
+
+
+@pytest.mark.timeout(60)
+def test_wrong_password_is_a_readable_error_and_nonzero_exit(pg_url):
+    from sqlalchemy.engine import make_url
+
+    wrong = make_url(pg_url).set(password="not-the-password").render_as_string(hide_password=False)
+    start = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tutorial_utils.distributed",
+            "--storage",
+            wrong,
+            "--study",
+            "s",
+            "--n-trials",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=40,
+        cwd=REPO,
+    )
+    assert done.returncode != 0
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    assert "wrong user name or password" in done.stderr
+    assert "not-the-password" not in done.stderr
+    assert time.monotonic() - start < 20
+
+
+@pytest.mark.notebook
+@pytest.mark.timeout(420)
+def test_notebook_09_uses_postgres_when_reachable(pg_url, tmp_path):
+    papermill = pytest.importorskip("papermill")
+    out = tmp_path / "09.ipynb"
+    papermill.execute_notebook(
+        str(REPO / "notebooks" / "09_scaling_out.ipynb"),
+        str(out),
+        parameters={"FAST": True, "PG_URL": pg_url},
+        cwd=str(REPO / "notebooks"),
+        kernel_name="python3",
+        progress_bar=False,
+        execution_timeout=300,
+    )
+    text = "".join(
+        "".join(o.get("text", "")) for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", [])
+    )
+    assert "Shared storage: PostgreSQL" in text
+    assert "falling back" not in text
