@@ -1,7 +1,8 @@
 """A shared study on a real PostgreSQL server: many workers, a worker killed mid-trial, resuming, bad passwords.
 
 The server: ``TUTORIAL_UTILS_PG_URL`` if set, else a throwaway one started here with tools/pg_test_server.py
-(Debian's ``postgresql`` package; .ci/run installs it). The tests skip, saying why, only when neither works.
+(Debian's ``postgresql`` package; .ci/run installs it). The tests skip, saying why, only when neither works,
+and fail instead when ``TUTORIAL_UTILS_REQUIRE_PG`` is set.
 """
 
 from __future__ import annotations
@@ -52,9 +53,12 @@ def pg_url():
         url = tool.start(root)
     except tool.ServerError as exc:
         tool.stop(root)
-        pytest.skip(
+        reason = (
             f"could not start a local PostgreSQL server ({exc}); set TUTORIAL_UTILS_PG_URL to use another"
         )
+        if os.environ.get("TUTORIAL_UTILS_REQUIRE_PG"):  # where a skip would hide a broken install (CI)
+            pytest.fail(reason)
+        pytest.skip(reason)
     try:
         yield url
     finally:
