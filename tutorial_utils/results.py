@@ -237,8 +237,8 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     for col in (*value_cols, "duration_s", "last_intermediate_value"):
         frame[col] = frame[col].astype("float64")
     frame["last_step"] = frame["last_step"].astype("Int64")
-    for col in extra:
-        frame[col] = _tidy_column(frame[col])
+    for col in extra:  # from the raw values: the frame has already turned ints with gaps into floats
+        frame[col] = _tidy_column(pd.Series([row.get(col) for row in rows], index=frame.index, dtype=object))
     return frame
 
 

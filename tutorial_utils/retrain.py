@@ -42,7 +42,7 @@ def retrain_best(
 ) -> pd.DataFrame:
     """Train the exported configuration once per seed on ``data``'s train rows; one row per seed.
 
-    Columns: ``seed``, ``n_parameters``, ``epochs``, ``fit_s``, then ``<set>_<metric>`` for ``data``'s
+    Columns: ``seed``, ``n_parameters``, ``epochs``, ``fit_s``, ``train_loss`` (last epoch), then ``<set>_<metric>`` for ``data``'s
     test rows (named ``eval_name``) and for each of ``extra_sets`` (e.g. a final test split), with metric in
     age, ethnicity, gender, all. ``n_epochs`` defaults to the epochs the best trial trained for.
     """
@@ -59,6 +59,7 @@ def retrain_best(
         model, history = fit(record["params"], data, int(n_epochs), batch_size=batch_size, seed=int(seed))
         row = {"seed": int(seed), "n_parameters": count_parameters(model), "epochs": int(n_epochs)}
         row["fit_s"] = time.perf_counter() - start
+        row["train_loss"] = history[-1]["loss"]
         row |= {f"{eval_name}_{m}": history[-1][m] for m in METRICS}
         for name, (x, y) in (extra_sets or {}).items():
             scores = evaluate(model, x, y)
