@@ -163,13 +163,18 @@ def test_trial_log_plot_shows_tries_best_so_far_and_one_panel_per_parameter():
         }
     )
     fig = search.plot_trial_log(
-        log, score="loss", params=["learning_rate", "num_leaves"], log_params=["learning_rate"]
+        log,
+        score="loss",
+        params=["learning_rate", "num_leaves"],
+        log_params=["learning_rate"],
+        ranges={"learning_rate": (1e-3, 1.0)},
     )
     score_ax, lr_ax, leaves_ax = fig.axes[:3]
     (tries, best) = score_ax.get_lines()
     np.testing.assert_array_equal(tries.get_ydata(), log["loss"])
     np.testing.assert_array_equal(best.get_ydata(), [0.2, 0.2, 0.15, 0.15])
     assert lr_ax.get_xscale() == "log" and leaves_ax.get_xscale() == "linear"
+    assert lr_ax.get_xlim() == pytest.approx((1e-3, 1.0))
     np.testing.assert_allclose(leaves_ax.collections[0].get_offsets(), log[["num_leaves", "loss"]].to_numpy())
     fig_max = search.plot_trial_log(log, score="loss", direction="maximize", params=[])
     np.testing.assert_array_equal(fig_max.axes[0].get_lines()[1].get_ydata(), [0.2, 0.3, 0.3, 0.3])

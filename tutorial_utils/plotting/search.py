@@ -303,7 +303,16 @@ def plot_marginals(
     (lo1, hi1), (lo2, hi2) = bounds.values()
     if func is not None:
         plot_contour(func, bounds, ax=main, resolution=150)
-    main.scatter(points[:, 0], points[:, 1], s=35, color=color, edgecolor="black", linewidth=0.6, zorder=3)
+    main.scatter(
+        points[:, 0],
+        points[:, 1],
+        s=35,
+        color=color,
+        edgecolor="black",
+        linewidth=0.6,
+        zorder=3,
+        clip_on=False,
+    )
     main.set_xlim(lo1, hi1)
     main.set_ylim(lo2, hi2)
     main.set_xlabel(names[0])
@@ -335,12 +344,14 @@ def plot_trial_log(
     direction: Direction = "minimize",
     params: Iterable[str] | None = None,
     log_params: Iterable[str] = (),
+    ranges: Mapping[str, tuple[float, float]] | None = None,
     fig=None,
 ):
     """A trial log (DataFrame, one row per try, in order) as: score per trial with the best so far, then
     one panel per hyperparameter (value tried vs score, coloured by trial order).
 
-    This is what a notebook of manual tries amounts to; the panels show which values were never explored.
+    This is what a notebook of manual tries amounts to; the panels show which values were never explored,
+    most clearly when ``ranges`` (name -> (low, high)) sets each panel's x axis to the plausible range.
     ``log_params`` get a log-scaled x axis. Returns the figure (axes in ``fig.axes``, score panel first).
     """
     _check_direction(direction)
@@ -352,7 +363,7 @@ def plot_trial_log(
         raise ValueError(f"the trial log has no column(s) {missing}; its columns are {list(log.columns)}")
     log_params = set(log_params)
     if fig is None:
-        fig = plt.figure(figsize=(4.2 * (1 + len(params)), 3.6))
+        fig = plt.figure(figsize=(3.4 * (1 + len(params)), 3.4), layout="constrained")
     axes = fig.subplots(1, 1 + len(params), squeeze=False)[0]
     trial = np.arange(1, len(log) + 1)
     values = log[score].to_numpy(dtype=float)
@@ -367,6 +378,9 @@ def plot_trial_log(
         sc = ax.scatter(log[name], values, c=trial, cmap="viridis", edgecolor="black", linewidth=0.4)
         if name in log_params:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        if ranges and name in ranges:
+            ax.set_xlim(*ranges[name])
         ax.set_xlabel(name)
         ax.grid(alpha=0.3)
     if params:
