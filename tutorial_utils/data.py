@@ -1,15 +1,13 @@
-"""Find, validate, parse and cache the face CSV (real or synthetic) and turn it into training tensors.
+"""Find, validate, parse and cache the face CSV (real or synthetic): one loader serves both.
 
 The real file is Kaggle's ``age_gender.csv``: ``age,ethnicity,gender,img_name,pixels`` where ``pixels`` is
-2304 space-separated integers (a 48x48 grayscale face). Parsing those strings row by row in Python is the
-slow part of the original pipeline, so the pixels of all rows are parsed at once with NumPy.
+2304 space-separated integers (a 48x48 grayscale face). Splitting those strings row by row in Python was the
+slow part of the original pipeline; here the file's bytes are parsed in blocks with NumPy (see
+``face_csv``) and the parsed arrays are cached (see ``face_cache``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -18,24 +16,47 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .face_cache import cache_path, default_cache_dir, read_cache, write_cache
+from .face_csv import (
+    GET_DATA_HINT,
+    IMAGE_SIDE,
+    LABEL_RANGES,
+    N_PIXELS,
+    REQUIRED_COLUMNS,
+    DataFormatError,
+    NeedsGeneralReader,
+    check_header,
+    label_problem,
+    open_text_bytes,
+    parse_pixel_texts,
+    read_standard_file,
+    where,
+)
 from .synthetic import make_synthetic_faces
 
-IMAGE_SIDE = 48
-N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
-REQUIRED_COLUMNS = ("age", "ethnicity", "gender", "pixels")
-LABEL_RANGES = {"age": (0, 120), "ethnicity": (0, 4), "gender": (0, 1)}
+__all__ = [
+    "CANDIDATE_NAMES",
+    "DEFAULT_SYNTHETIC_ROWS",
+    "DEFAULT_SYNTHETIC_SEED",
+    "GET_DATA_HINT",
+    "IMAGE_SIDE",
+    "LABEL_RANGES",
+    "N_PIXELS",
+    "REQUIRED_COLUMNS",
+    "DataFormatError",
+    "FaceData",
+    "default_cache_dir",
+    "faces_from_frame",
+    "find_data_file",
+    "load_age_gender",
+    "parse_pixel_strings",
+    "read_face_table",
+    "repo_root",
+]
+
 CANDIDATE_NAMES = ("age_gender.csv", "age_gender.csv.gz", "age-gender-and-ethnicity-face-data-csv.zip", "archive.zip")
-GET_DATA_HINT = (
-    "Get the real data from Kaggle ('AGE, GENDER AND ETHNICITY (FACE DATA) CSV', file age_gender.csv) "
-    "and put it in data/, or see data/README.md (kagglehub works in Colab)."
-)
-CACHE_VERSION = 1
 DEFAULT_SYNTHETIC_ROWS = 6000
 DEFAULT_SYNTHETIC_SEED = 0
-
-
-class DataFormatError(ValueError):
-    """The face file is unusable; the message names the file, row and column and says what to do."""
 
 
 @dataclass
@@ -61,6 +82,27 @@ class FaceData:
             {"age": self.age, "ethnicity": self.ethnicity, "gender": self.gender, "img_name": self.img_name}
         )
 
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], source: str, from_cache: bool = False) -> FaceData:
+        return cls(
+            images=arrays["images"],
+            age=arrays["age"],
+            ethnicity=arrays["ethnicity"],
+            gender=arrays["gender"],
+            img_name=arrays["img_name"],
+            source=source,
+            from_cache=from_cache,
+        )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "images": self.images,
+            "age": self.age,
+            "ethnicity": self.ethnicity,
+            "gender": self.gender,
+            "img_name": np.asarray(self.img_name).astype(str),
+        }
+
 
 # ----------------------------------------------------------------------------------------------- finding
 
@@ -70,10 +112,15 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+def data_dirs() -> list[Path]:
+    """Where to look for the real file: ``./data``, ``../data`` (notebooks run in ``notebooks/``), the checkout's."""
+    return [Path.cwd() / "data", Path.cwd().parent / "data", repo_root() / "data"]
+
+
 def find_data_file(path: str | os.PathLike | None = None) -> Path | None:
     """Return the face file to use: ``path`` when given, else the first known name under a ``data/`` folder.
 
-    Looks in ``./data``, ``../data`` (notebooks run from ``notebooks/``) and the checkout's ``data/``.
+    Known names: age_gender.csv, age_gender.csv.gz, and Kaggle's zip (any .zip holding age_gender.csv).
     Returns None when there is no real file; raises when an explicit ``path`` does not exist.
     """
     if path is not None:
@@ -86,7 +133,7 @@ def find_data_file(path: str | os.PathLike | None = None) -> Path | None:
                 raise FileNotFoundError(f"{p}: folder holds none of {', '.join(CANDIDATE_NAMES)}. {GET_DATA_HINT}")
             return found
         return p
-    for folder in (Path.cwd() / "data", Path.cwd().parent / "data", repo_root() / "data"):
+    for folder in data_dirs():
         found = _first_candidate(folder)
         if found is not None:
             return found
@@ -98,7 +145,19 @@ def _first_candidate(folder: Path) -> Path | None:
         candidate = folder / name
         if candidate.is_file():
             return candidate
+    if folder.is_dir():  # a Kaggle zip saved under another name
+        for candidate in sorted(folder.glob("*.zip")):
+            if _zip_holds_faces(candidate):
+                return candidate
     return None
+
+
+def _zip_holds_faces(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(Path(name).name == "age_gender.csv" for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 # ----------------------------------------------------------------------------------------------- loading
@@ -115,65 +174,71 @@ def load_age_gender(
 ) -> FaceData:
     """Load the face data: the real file when one is found, else the synthetic stand-in (and say so).
 
-    The parsed arrays are cached (``.npz``) keyed on the source's path, size and mtime; a changed source or
-    a corrupt cache is re-parsed.
+    The parsed arrays are cached keyed on the source's path, size and mtime; a changed source or a corrupt
+    cache is parsed again.
     """
     source = find_data_file(path)
     if source is None:
         if verbose:
             print(
-                f"No real face data found under data/: using {synthetic_rows} SYNTHETIC faces (seed {synthetic_seed}). "
-                f"Numbers from them are not real results. {GET_DATA_HINT}"
+                f"No real face data found under data/: using {synthetic_rows} SYNTHETIC faces (seed {synthetic_seed}); "
+                f"numbers from them are not real results. {GET_DATA_HINT}"
             )
         frame = make_synthetic_faces(synthetic_rows, seed=synthetic_seed)
         faces = faces_from_frame(frame, source=f"synthetic(n={synthetic_rows}, seed={synthetic_seed})")
         faces.is_synthetic = True
         return faces
 
-    cache_file = _cache_path(source, cache_dir) if use_cache else None
+    cache_file = cache_path(source, cache_dir) if use_cache else None
     if cache_file is not None:
-        cached = _read_cache(cache_file, source)
+        cached = read_cache(cache_file, source)
         if cached is not None:
-            return cached
-    faces = faces_from_frame(read_face_table(source), source=str(source))
+            return FaceData.from_arrays(cached, source=str(source), from_cache=True)
+    faces = _parse_file(source)
     if cache_file is not None:
-        _write_cache(cache_file, source, faces)
+        write_cache(cache_file, source, faces.arrays())
     return faces
 
 
+def _parse_file(source: Path) -> FaceData:
+    """The fast byte-level reader; pandas for valid files in another layout (other column order, quotes)."""
+    if not source.exists():
+        raise FileNotFoundError(f"{source}: no such file. {GET_DATA_HINT}")
+    if source.stat().st_size == 0:
+        raise DataFormatError(f"{source}: the file is empty (0 bytes). Download it again. {GET_DATA_HINT}")
+    try:
+        return FaceData.from_arrays(read_standard_file(source, str(source)), source=str(source))
+    except NeedsGeneralReader:
+        return faces_from_frame(read_face_table(source), source=str(source))
+
+
 def read_face_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read the CSV (plain, .gz or Kaggle's .zip) with ``pixels`` kept as text; checks the header."""
+    """Read the CSV (plain, .gz or Kaggle's .zip) with pandas, every column as text; checks the header.
+
+    The slower general route, for valid files the fast reader does not expect.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file. {GET_DATA_HINT}")
     if path.stat().st_size == 0:
         raise DataFormatError(f"{path}: the file is empty (0 bytes). Download it again. {GET_DATA_HINT}")
     try:
-        if path.suffix == ".zip":
-            with zipfile.ZipFile(path) as archive:
-                members = [n for n in archive.namelist() if n.endswith(".csv")]
-                if not members:
-                    raise DataFormatError(f"{path}: the zip holds no .csv file. {GET_DATA_HINT}")
-                frame = pd.read_csv(io.BytesIO(archive.read(members[0])), dtype={"pixels": str, "img_name": str})
-        else:
-            frame = pd.read_csv(path, dtype={"pixels": str, "img_name": str})
+        with open_text_bytes(path) as f:
+            frame = pd.read_csv(f, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except pd.errors.EmptyDataError as exc:
-        raise DataFormatError(f"{path}: the file has no header and no rows. Download it again. {GET_DATA_HINT}") from exc
+        raise DataFormatError(f"{path}: the file is empty (no header, no rows). Download it again. {GET_DATA_HINT}") from exc
     except pd.errors.ParserError as exc:
         raise DataFormatError(f"{path}: not a valid CSV ({exc}). Check the file was not cut short or edited.") from exc
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if missing:
-        raise DataFormatError(
-            f"{path}: row 0 (header), column(s) {', '.join(repr(c) for c in missing)} missing; found "
-            f"{list(frame.columns)}. The file must have the columns age,ethnicity,gender,img_name,pixels."
-        )
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataFormatError(f"{path}: cannot be read ({exc}). Download it again. {GET_DATA_HINT}") from exc
+    check_header([str(c) for c in frame.columns], str(path))
     if len(frame) == 0:
         raise DataFormatError(f"{path}: the header is there but there are no data rows. {GET_DATA_HINT}")
     return frame
 
 
 def faces_from_frame(frame: pd.DataFrame, source: str) -> FaceData:
-    """Validate the labels and parse all pixel strings at once into a (n, 48, 48) uint8 array."""
+    """Validate the labels and parse the pixel strings of a table (file or synthetic) into FaceData."""
     labels = {name: _validated_label(frame, name, source) for name in LABEL_RANGES}
     pixels = parse_pixel_strings(frame["pixels"], source=source)
     names = frame["img_name"].astype(str).to_numpy() if "img_name" in frame.columns else np.arange(len(frame)).astype(str)
@@ -182,167 +247,28 @@ def faces_from_frame(frame: pd.DataFrame, source: str) -> FaceData:
         age=labels["age"],
         ethnicity=labels["ethnicity"],
         gender=labels["gender"],
-        img_name=names,
+        img_name=np.asarray(names).astype(str),
         source=source,
     )
 
 
-def _where(source: str, row_index: int, column: str) -> str:
-    """Data rows count from 1; line = row + 1 because of the header."""
-    return f"{source}: row {row_index + 1} (line {row_index + 2}), column '{column}'"
-
-
 def _validated_label(frame: pd.DataFrame, name: str, source: str) -> np.ndarray:
-    values = pd.to_numeric(frame[name], errors="coerce")
-    bad = values.isna() | (values != values.round())
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataFormatError(
-            f"{_where(source, i, name)}: {frame[name].iloc[i]!r} is not a whole number. Fix or delete that row."
-        )
+    column = frame[name]
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     lo, hi = LABEL_RANGES[name]
-    values = values.to_numpy().astype(np.int64)
-    out = (values < lo) | (values > hi)
-    if out.any():
-        i = int(np.flatnonzero(out)[0])
-        raise DataFormatError(
-            f"{_where(source, i, name)}: label {values[i]} is out of range {lo}-{hi}. Fix or delete that row."
-        )
-    return values
+    bad = np.isnan(values) | (values != np.round(values)) | (values < lo) | (values > hi)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        text = str(column.iloc[i])
+        problem = label_problem(name, text) or f"{text!r} is not a whole number {lo}-{hi}. Fix or delete that row."
+        raise DataFormatError(f"{where(source, i + 1, name)}: {problem}")
+    return values.astype(np.int64)
 
 
-def parse_pixel_strings(pixels: pd.Series, source: str = "<pixels>") -> np.ndarray:
+def parse_pixel_strings(pixels: pd.Series | list[str], source: str = "<pixels>") -> np.ndarray:
     """Parse n strings of 2304 space-separated 0-255 ints into an (n, 2304) uint8 array, vectorised.
 
-    All strings are joined into one byte buffer; token starts/ends come from a digit mask, values from
-    up to three digit gathers. Any problem is reported with its row, column and position.
+    Works in blocks of rows; a bad string is reported with its row (1-based), the column and the value.
     """
-    if pixels.isna().any():
-        i = int(np.flatnonzero(pixels.isna().to_numpy())[0])
-        raise DataFormatError(f"{_where(source, i, 'pixels')}: empty pixel string. Fix or delete that row.")
-    text = "\n".join(pixels.tolist()) + "\n"
-    buf = np.frombuffer(text.encode("ascii", errors="replace"), dtype=np.uint8)
-    line_ends = np.flatnonzero(buf == 10)
-    line_starts = np.concatenate(([0], line_ends[:-1] + 1))
-
-    is_digit = (buf >= 48) & (buf <= 57)
-    allowed = is_digit | (buf == 32) | (buf == 10) | (buf == 13) | (buf == 9)
-    if not allowed.all():
-        pos = int(np.flatnonzero(~allowed)[0])
-        row = int(np.searchsorted(line_ends, pos))
-        token = _token_at(text, pos)
-        index = _token_index(buf, line_starts[row], pos)
-        what = "is negative, out of range 0-255" if _looks_negative(token) else "is not a number"
-        raise DataFormatError(
-            f"{_where(source, row, 'pixels')}: value {index + 1} {token!r} {what}. "
-            "Pixels must be integers 0-255 separated by spaces."
-        )
-
-    edge = np.diff(is_digit.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts = np.flatnonzero(edge == 1)
-    ends = np.flatnonzero(edge == -1)
-    tokens_before_line = np.searchsorted(starts, line_starts)
-    counts = np.diff(np.append(tokens_before_line, len(starts)))
-    wrong = np.flatnonzero(counts != N_PIXELS)
-    if len(wrong):
-        row = int(wrong[0])
-        raise DataFormatError(
-            f"{_where(source, row, 'pixels')}: {counts[row]} values, expected {N_PIXELS} (48x48). "
-            "The row is cut short or has extra values: fix or delete it."
-        )
-
-    length = ends - starts
-    digits = buf.astype(np.int16) - 48
-    value = digits[starts]
-    for k in (1, 2):
-        more = length > k
-        value = np.where(more, value * 10 + digits[np.minimum(starts + k, len(buf) - 1)], value)
-    too_big = (length > 3) | (value > 255)
-    if too_big.any():
-        t = int(np.flatnonzero(too_big)[0])
-        row, index = divmod(t, N_PIXELS)
-        raise DataFormatError(
-            f"{_where(source, row, 'pixels')}: value {index + 1} is {text[starts[t]:ends[t]]}, out of range 0-255. "
-            "Pixels must be integers 0-255."
-        )
-    return value.astype(np.uint8).reshape(-1, N_PIXELS)
-
-
-def _token_at(text: str, pos: int) -> str:
-    lo = max(text.rfind(" ", 0, pos), text.rfind("\n", 0, pos)) + 1
-    hi_candidates = [i for i in (text.find(" ", pos), text.find("\n", pos)) if i != -1]
-    return text[lo : min(hi_candidates) if hi_candidates else len(text)]
-
-
-def _token_index(buf: np.ndarray, line_start: int, pos: int) -> int:
-    segment = buf[line_start:pos]
-    return int(np.count_nonzero((segment[1:] == 32) & (segment[:-1] != 32))) if len(segment) > 1 else 0
-
-
-def _looks_negative(token: str) -> bool:
-    return token.startswith("-") and token[1:].isdigit()
-
-
-# ----------------------------------------------------------------------------------------------- cache
-
-
-def default_cache_dir() -> Path:
-    """``$TUTORIAL_UTILS_CACHE``, else ``~/.cache/tutorial_utils`` (the data folder may be read-only)."""
-    env = os.environ.get("TUTORIAL_UTILS_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "tutorial_utils"
-
-
-def _fingerprint(source: Path) -> dict:
-    stat = source.stat()
-    return {"path": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "version": CACHE_VERSION}
-
-
-def _cache_path(source: Path, cache_dir: str | os.PathLike | None) -> Path:
-    key = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:12]
-    return Path(cache_dir or default_cache_dir()) / f"faces-{source.name}-{key}.npz"
-
-
-def _checksum(images: np.ndarray, *labels: np.ndarray) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    for array in (images, *labels):
-        digest.update(np.ascontiguousarray(array).data)
-    return digest.hexdigest()
-
-
-def _read_cache(cache_file: Path, source: Path) -> FaceData | None:
-    """Return the cached arrays, or None when missing, stale or corrupt (the caller then re-parses)."""
-    if not cache_file.exists():
-        return None
-    try:
-        with np.load(cache_file, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            if meta["fingerprint"] != _fingerprint(source):
-                return None
-            images, age, eth, gen, names = (z[k] for k in ("images", "age", "ethnicity", "gender", "img_name"))
-        if _checksum(images, age, eth, gen) != meta["checksum"]:
-            return None
-    except Exception:  # noqa: BLE001 - any unreadable cache is simply rebuilt
-        return None
-    return FaceData(images, age, eth, gen, names, source=str(source), from_cache=True)
-
-
-def _write_cache(cache_file: Path, source: Path, faces: FaceData) -> None:
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        meta = {
-            "fingerprint": _fingerprint(source),
-            "checksum": _checksum(faces.images, faces.age, faces.ethnicity, faces.gender),
-        }
-        tmp = cache_file.with_suffix(".tmp.npz")
-        np.savez(
-            tmp,
-            images=faces.images,
-            age=faces.age,
-            ethnicity=faces.ethnicity,
-            gender=faces.gender,
-            img_name=faces.img_name.astype(str),
-            meta=np.array(json.dumps(meta)),
-        )
-        os.replace(tmp, cache_file)
-    except OSError as exc:  # a read-only home should not stop the course
-        print(f"Note: could not write the data cache {cache_file} ({exc}); the next load parses again.")
+    texts = pixels.tolist() if isinstance(pixels, pd.Series) else list(pixels)
+    return parse_pixel_texts(texts, source=source)
