@@ -315,9 +315,20 @@ def test_compare_studies_live_and_from_storage(tmp_path):
 
     stored = results.compare_studies(storage=url)  # every study in the storage
     assert sorted(stored["study"]) == ["random", "tpe"]
+    assert stored.columns.tolist() == COMPARE_COLUMNS
     by_name = stored.set_index("study")
     assert by_name.loc["tpe", "best_value"] == tpe.best_value
     assert by_name.loc["random", "sampler"] == "RandomSampler"  # recorded, not the default a load attaches
+    # A study made by the runner (tutorial_utils.studies) names its sampler, pruner and seed in flat user attrs.
+    runner = optuna.create_study(study_name="skopt-seed3", storage=url, direction="maximize")
+    for key, value in {"sampler": "skopt", "sampler_kwargs": '{"n_random_starts": 10}', "seed": 3, "pruner": "median"}.items():
+        runner.set_user_attr(key, value)
+    runner.optimize(toy_objective, n_trials=4, catch=(RuntimeError,))
+    row = results.compare_studies(storage=url, study_names=["skopt-seed3"]).iloc[0]
+    assert (row["sampler"], row["pruner"], row["seed"], row["n_trials"]) == ("skopt", "median", 3, 4)
+    stats = results.study_stats(optuna.load_study(study_name="skopt-seed3", storage=url), live=False)
+    assert stats["sampler"] == {"name": "skopt", "settings": {"n_random_starts": 10}}
+
     picked = results.compare_studies(storage=url, study_names=["random"])
     assert picked["study"].tolist() == ["random"]
     with pytest.raises(ValueError, match="either studies"):

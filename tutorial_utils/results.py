@@ -9,7 +9,8 @@ A tuning run should leave behind what a practitioner needs next week without rer
 
 A storage keeps trials but not the sampler or pruner object that produced them. ``record_setup`` writes
 their description into the study's user attributes when the study is created, so an export made later
-from the storage (``export_from_storage``) can still say which sampler and seed were used.
+from the storage (``export_from_storage``) can still say which sampler and seed were used. Studies made by
+the runner (``tutorial_utils.studies.run_study``) carry their sampler, pruner and seed as user attrs too.
 """
 
 from __future__ import annotations
@@ -125,9 +126,21 @@ def record_setup(study: optuna.Study, seed: int | None = None) -> dict:
 
 def _setup(study: optuna.Study, live: bool) -> tuple[dict, dict, int | None]:
     """Sampler, pruner and seed: recorded ones first, else the live objects (when they are the real ones)."""
-    recorded = study.user_attrs.get(SETUP_ATTR)
+    attrs = study.user_attrs
+    recorded = attrs.get(SETUP_ATTR)
     if isinstance(recorded, Mapping):
         return dict(recorded["sampler"]), dict(recorded["pruner"]), recorded.get("seed")
+    if isinstance(attrs.get("sampler"), str):  # the runner (tutorial_utils.studies) stores flat names
+        try:
+            settings = json.loads(attrs.get("sampler_kwargs") or "{}")
+        except (TypeError, json.JSONDecodeError):
+            settings = {}
+        pruner = attrs.get("pruner")
+        return (
+            {"name": attrs["sampler"], "settings": settings if isinstance(settings, dict) else {}},
+            {"name": pruner if isinstance(pruner, str) else None, "settings": {}},
+            attrs.get("seed"),
+        )
     if live:
         sampler, pruner = describe_component(study.sampler), describe_component(study.pruner)
         return sampler, pruner, sampler["settings"].get("seed")
