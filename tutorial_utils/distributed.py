@@ -281,12 +281,15 @@ def run_worker(
     *,
     seed: int | None = None,
     direction: str = "minimize",
+    start_at: float | None = None,
 ) -> WorkerReport:
     """Join (or create) the study by name and run ``n_trials`` trials in this process.
 
     Every worker calls ``create_study(..., load_if_exists=True)``, so whichever starts first creates the
     study and the others load it; no worker needs to know about the others. Give each worker its own seed
-    (or none): equal seeds make the workers propose the same parameters.
+    (or none): equal seeds make the workers propose the same parameters. ``start_at`` (a ``time.time()``
+    value) holds the first trial until then, so a benchmark's workers start together, not as each finishes
+    importing.
     """
     study = optuna.create_study(
         study_name=study_name,
@@ -296,6 +299,8 @@ def run_worker(
         sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=True),
     )
     report = WorkerReport(pid=os.getpid(), study=study_name)
+    if start_at is not None:
+        time.sleep(max(0.0, start_at - time.time()))
 
     def record(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         report.trial_numbers.append(trial.number)
@@ -404,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--grace", type=int, default=None, help="s without heartbeat before a trial is failed"
     )
     parser.add_argument("--retry", type=int, default=None, help="re-run a dead worker's trial up to N times")
+    parser.add_argument("--start-at", type=float, default=None, help="UNIX time to start the first trial at")
     return parser
 
 
@@ -427,7 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sqlalchemy.exc import DBAPIError
 
     try:
-        report = run_worker(storage, args.study, args.n_trials, objective, seed=args.seed)
+        report = run_worker(
+            storage, args.study, args.n_trials, objective, seed=args.seed, start_at=args.start_at
+        )
     except (DBAPIError, optuna.exceptions.StorageInternalError) as exc:
         cause = exc if isinstance(exc, DBAPIError) else (exc.__cause__ or exc)
         print(f"error: {explain_storage_error(args.storage, cause, doing='write to')}", file=sys.stderr)
