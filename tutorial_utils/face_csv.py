@@ -403,10 +403,10 @@ def open_text_bytes(path: Path) -> io.BufferedIOBase:
     return open(path, "rb")
 
 
-def raw_pieces(path: Path, kind: str, read_bytes: int = READ_BYTES) -> Iterator[bytes]:
+def raw_pieces(path: Path, kind: str, read_bytes: int | None = None) -> Iterator[bytes]:
     """The CSV text in pieces of any size (not line-aligned), decompressed as it is read."""
     try:
-        yield from _raw_pieces(path, kind, read_bytes)
+        yield from _raw_pieces(path, kind, read_bytes or READ_BYTES)
     except (zlib.error, zipfile.BadZipFile, EOFError) as exc:
         raise DataFormatError(
             f"{path}: the {kind} data is damaged ({exc}). Download the file again. {GET_DATA_HINT}"

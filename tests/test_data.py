@@ -1,0 +1,468 @@
+"""The face loader: finds the file, parses it exactly, caches it, and names file/row/column on bad input."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tutorial_utils import data as data_mod
+from tutorial_utils import face_cache, face_csv
+from tutorial_utils.data import (
+    DataFormatError,
+    FaceData,
+    faces_from_frame,
+    find_data_file,
+    load_age_gender,
+    parse_pixel_strings,
+    read_face_table,
+)
+from tutorial_utils.synthetic import make_synthetic_faces
+
+N_PIXELS = 48 * 48
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def write_faces(path: Path, n: int = 12, seed: int = 0, edit=None, **to_csv) -> pd.DataFrame:
+    """A small synthetic face CSV at ``path`` (.csv or .csv.gz); ``edit(frame)`` may spoil it first."""
+    frame = make_synthetic_faces(n, seed=seed)
+    if edit is not None:
+        edit(frame)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, **to_csv)
+    return frame
+
+
+def naive_parse(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The original study's way, row by row: the reference the fast reader must match exactly."""
+    images = np.stack([np.array(s.split(), dtype=np.int64) for s in frame["pixels"]])
+    assert images.min() >= 0 and images.max() <= 255
+    return {
+        "images": images.astype(np.uint8).reshape(-1, 48, 48),
+        "age": np.array([int(v) for v in frame["age"]], dtype=np.int64),
+        "ethnicity": np.array([int(v) for v in frame["ethnicity"]], dtype=np.int64),
+        "gender": np.array([int(v) for v in frame["gender"]], dtype=np.int64),
+        "img_name": frame["img_name"].astype(str).to_numpy(),
+    }
+
+
+def assert_matches(faces: FaceData, expected: dict[str, np.ndarray]) -> None:
+    assert faces.images.dtype == np.uint8 and faces.images.shape == expected["images"].shape
+    np.testing.assert_array_equal(faces.images, expected["images"])
+    for column in ("age", "ethnicity", "gender", "img_name"):
+        np.testing.assert_array_equal(getattr(faces, column), expected[column], err_msg=column)
+
+
+def set_pixels(frame: pd.DataFrame, row: int, transform) -> None:
+    """Apply ``transform`` to the list of pixel tokens of 1-based data ``row``."""
+    tokens = frame.at[row - 1, "pixels"].split(" ")
+    frame.at[row - 1, "pixels"] = " ".join(transform(tokens))
+
+
+def load_error(path: Path, **kwargs) -> str:
+    with pytest.raises(DataFormatError) as info:
+        load_age_gender(path, use_cache=False, **kwargs)
+    return str(info.value)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Read ~2 rows per block, so multi-block bookkeeping (row numbers, offsets) is exercised."""
+    monkeypatch.setattr(face_csv, "READ_BYTES", 2048)
+
+
+# ----------------------------------------------------------------------------------------------- exact values
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+@pytest.mark.parametrize(("n", "seed"), [(1, 0), (7, 1), (40, 2)])
+def test_values_equal_a_naive_per_row_parse(tmp_path, suffix, n, seed):
+    path = tmp_path / f"faces{suffix}"
+    frame = write_faces(path, n=n, seed=seed)
+    assert_matches(load_age_gender(path, use_cache=False), naive_parse(frame))
+
+
+def test_values_equal_naive_parse_across_many_blocks(tmp_path, small_blocks):
+    path = tmp_path / "faces.csv.gz"
+    frame = write_faces(path, n=30, seed=3)
+    assert_matches(load_age_gender(path, use_cache=False), naive_parse(frame))
+
+
+def test_every_pixel_value_0_to_255_round_trips(tmp_path):
+    """Values of 1, 2 and 3 digits at the start, middle and end of a row all parse exactly."""
+    values = np.arange(256 * 9) % 256
+    rows = np.stack([np.roll(values[:N_PIXELS], k) for k in range(9)]).astype(np.uint8)
+    frame = make_synthetic_faces(9, seed=4)
+    frame["pixels"] = [" ".join(map(str, r)) for r in rows]
+    path = tmp_path / "all_values.csv"
+    frame.to_csv(path, index=False)
+    faces = load_age_gender(path, use_cache=False)
+    np.testing.assert_array_equal(faces.images.reshape(9, -1), rows)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["crlf", "quoted", "column_order", "extra_column", "space_in_name", "leading_zeros", "no_final_newline", "zip"],
+)
+def test_other_valid_layouts_give_the_same_values(tmp_path, variant):
+    """Valid files the fast path does not expect still load, with the same numbers (via pandas if need be)."""
+    frame = make_synthetic_faces(6, seed=5)
+    expected = naive_parse(frame)
+    path = tmp_path / "faces.csv"
+    if variant == "crlf":
+        frame.to_csv(path, index=False, lineterminator="\r\n")
+    elif variant == "quoted":
+        frame.to_csv(path, index=False, quoting=csv.QUOTE_ALL)
+    elif variant == "column_order":
+        frame[["pixels", "img_name", "gender", "age", "ethnicity"]].to_csv(path, index=False)
+    elif variant == "extra_column":
+        frame.assign(note="x").to_csv(path, index=False)
+    elif variant == "space_in_name":
+        frame.loc[2, "img_name"] = expected["img_name"][2] = "2017 .jpg.chip.jpg"
+        frame.to_csv(path, index=False)
+    elif variant == "leading_zeros":
+        set_pixels(frame, 2, lambda t: ["000" + v for v in t])
+        frame["age"] = frame["age"].astype(object)
+        frame.loc[3, "age"] = "0042"
+        expected["age"] = naive_parse(frame)["age"]
+        frame.to_csv(path, index=False)
+    elif variant == "no_final_newline":
+        frame.to_csv(path, index=False)
+        path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    elif variant == "zip":
+        frame.to_csv(tmp_path / "age_gender.csv", index=False)
+        path = tmp_path / "archive.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(tmp_path / "age_gender.csv", "age_gender.csv")
+    assert_matches(load_age_gender(path, use_cache=False), expected)
+
+
+def test_parse_pixel_strings_matches_naive_parse():
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(300, N_PIXELS), dtype=np.uint8)
+    pixels[0, :3] = (0, 255, 100)
+    texts = [" ".join(map(str, row)) for row in pixels]
+    np.testing.assert_array_equal(parse_pixel_strings(pd.Series(texts)), pixels)
+    np.testing.assert_array_equal(parse_pixel_strings(texts), pixels)
+
+
+def test_faces_from_frame_matches_the_file_reader(tmp_path):
+    path = tmp_path / "faces.csv"
+    frame = write_faces(path, n=10, seed=6)
+    from_frame = faces_from_frame(frame, source="frame")
+    from_file = load_age_gender(path, use_cache=False)
+    assert_matches(from_file, naive_parse(frame))
+    assert_matches(from_frame, naive_parse(frame))
+
+
+# ----------------------------------------------------------------------------------------------- bad input
+
+
+def test_missing_column_names_file_and_column(tmp_path):
+    path = tmp_path / "no_gender.csv"
+    write_faces(path, edit=lambda f: f.pop("gender"))
+    message = load_error(path)
+    assert "no_gender.csv" in message and "'gender'" in message and "line 1 (header)" in message
+    assert "age,ethnicity,gender,img_name,pixels" in message  # says what the file must have
+
+
+@pytest.mark.parametrize("count", [N_PIXELS - 1, N_PIXELS + 1])
+def test_pixel_row_with_wrong_count(tmp_path, count):
+    path = tmp_path / "short.csv.gz"
+    write_faces(path, edit=lambda f: set_pixels(f, 5, lambda t: (t + t)[:count]))
+    message = load_error(path)
+    assert "short.csv.gz" in message and "row 5 (line 6)" in message and "column 'pixels'" in message
+    assert f"{count} values, expected 2304" in message
+    assert "fix or delete" in message.lower()
+
+
+def test_non_numeric_pixel(tmp_path):
+    path = tmp_path / "letters.csv"
+    write_faces(path, edit=lambda f: set_pixels(f, 3, lambda t: t[:99] + ["12a"] + t[100:]))
+    message = load_error(path)
+    assert "letters.csv: row 3 (line 4), column 'pixels'" in message
+    assert "value 100 '12a' is not a whole number" in message
+
+
+@pytest.mark.parametrize(("bad", "what"), [("256", "above 255"), ("1000", "above 255"), ("-3", "negative")])
+def test_pixel_out_of_range(tmp_path, bad, what):
+    path = tmp_path / "range.csv"
+    write_faces(path, edit=lambda f: set_pixels(f, 8, lambda t: t[:6] + [bad] + t[7:]))
+    message = load_error(path)
+    assert "range.csv: row 8 (line 9), column 'pixels'" in message
+    assert f"value 7 is {int(bad)}" in message and what in message and "0-255" in message
+
+
+@pytest.mark.parametrize(("column", "bad", "span"), [("age", 130, "0-120"), ("age", -1, "0-120"), ("ethnicity", 5, "0-4"), ("gender", 2, "0-1")])
+def test_label_out_of_range(tmp_path, column, bad, span):
+    path = tmp_path / "labels.csv"
+
+    def spoil(frame):
+        frame[column] = frame[column].astype(object)
+        frame.at[3, column] = bad
+
+    write_faces(path, edit=spoil)
+    message = load_error(path)
+    assert f"labels.csv: row 4 (line 5), column '{column}'" in message
+    assert f"label {bad} is out of range {span}" in message
+
+
+def test_non_numeric_label(tmp_path):
+    path = tmp_path / "labels.csv"
+
+    def spoil(frame):
+        frame["ethnicity"] = frame["ethnicity"].astype(object)
+        frame.at[0, "ethnicity"] = "asian"
+
+    write_faces(path, edit=spoil)
+    message = load_error(path)
+    assert "labels.csv: row 1 (line 2), column 'ethnicity'" in message and "'asian' is not a whole number" in message
+
+
+def test_error_row_is_right_across_blocks(tmp_path, small_blocks):
+    path = tmp_path / "late.csv.gz"
+    write_faces(path, n=40, seed=7, edit=lambda f: set_pixels(f, 37, lambda t: t[:-1] + ["x"]))
+    message = load_error(path)
+    assert "late.csv.gz: row 37 (line 38), column 'pixels'" in message and "value 2304 'x'" in message
+
+
+def test_error_in_a_quoted_file_goes_through_pandas_and_is_still_precise(tmp_path):
+    path = tmp_path / "quoted.csv"
+    write_faces(path, edit=lambda f: set_pixels(f, 6, lambda t: t[:9] + ["300"] + t[10:]), quoting=csv.QUOTE_ALL)
+    message = load_error(path)
+    assert "quoted.csv: row 6 (line 7), column 'pixels'" in message and "value 10 is 300" in message
+
+
+def test_blank_line_is_reported(tmp_path):
+    path = tmp_path / "blank.csv"
+    write_faces(path, n=5)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:3] + ["\n"] + lines[3:]))
+    message = load_error(path)
+    assert "blank.csv: row 3 (line 4)" in message and "empty" in message
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_empty_file(tmp_path, suffix):
+    path = tmp_path / f"empty{suffix}"
+    if suffix == ".csv":
+        path.write_bytes(b"")
+    else:
+        path.write_bytes(gzip.compress(b""))
+    message = load_error(path)
+    assert f"empty{suffix}" in message and "empty" in message and "Download it again" in message
+
+
+def test_header_only_file(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("age,ethnicity,gender,img_name,pixels\n")
+    message = load_error(path)
+    assert "header.csv" in message and "no data rows" in message
+
+
+def test_cut_short_gzip(tmp_path):
+    path = tmp_path / "cut.csv.gz"
+    write_faces(path, n=20)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    message = load_error(path)
+    assert "cut.csv.gz" in message and ("cut short" in message or "damaged" in message)
+
+
+def test_missing_file_names_it(tmp_path):
+    missing = tmp_path / "nowhere" / "age_gender.csv"
+    with pytest.raises(FileNotFoundError, match="nowhere/age_gender.csv: no such file"):
+        load_age_gender(missing)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_face_table(missing)
+
+
+# ----------------------------------------------------------------------------------------------- finding
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A fresh working directory, and a checkout root without data, so only what a test puts there counts."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(data_mod, "repo_root", lambda: tmp_path / "no_checkout")
+    return work
+
+
+def test_discovers_gz_under_data(workdir):
+    frame = write_faces(workdir / "data" / "age_gender.csv.gz", n=5, seed=8)
+    assert find_data_file() == workdir / "data" / "age_gender.csv.gz"
+    faces = load_age_gender()
+    assert not faces.is_synthetic
+    assert_matches(faces, naive_parse(frame))
+
+
+def test_discovers_data_one_level_up_like_notebooks(workdir, monkeypatch):
+    write_faces(workdir / "data" / "age_gender.csv", n=3)
+    (workdir / "notebooks").mkdir()
+    monkeypatch.chdir(workdir / "notebooks")
+    assert find_data_file() == workdir / "data" / "age_gender.csv"
+
+
+@pytest.mark.parametrize("zip_name", ["archive.zip", "age-gender-and-ethnicity-face-data-csv.zip", "download (3).zip"])
+def test_discovers_kaggle_zip(workdir, zip_name):
+    frame = write_faces(workdir / "age_gender.csv", n=4, seed=9)
+    (workdir / "data").mkdir()
+    with zipfile.ZipFile(workdir / "data" / zip_name, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(workdir / "age_gender.csv", "age_gender.csv")
+    assert find_data_file() == workdir / "data" / zip_name
+    assert_matches(load_age_gender(), naive_parse(frame))
+
+
+def test_explicit_path_wins_over_data_folder(workdir, tmp_path):
+    write_faces(workdir / "data" / "age_gender.csv.gz", n=5, seed=10)
+    explicit = write_faces(tmp_path / "elsewhere.csv", n=7, seed=11)
+    faces = load_age_gender(tmp_path / "elsewhere.csv")
+    assert faces.source.endswith("elsewhere.csv")
+    assert_matches(faces, naive_parse(explicit))
+
+
+def test_synthetic_fallback_says_so_in_one_line(workdir, capsys):
+    assert find_data_file() is None
+    faces = load_age_gender(synthetic_rows=50, synthetic_seed=3)
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and "SYNTHETIC" in printed[0] and "data/" in printed[0]
+    assert faces.is_synthetic and len(faces) == 50
+    assert_matches(faces, naive_parse(make_synthetic_faces(50, seed=3)))
+
+
+# ----------------------------------------------------------------------------------------------- cache
+
+
+@pytest.fixture
+def cached_source(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUTORIAL_UTILS_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "faces.csv.gz"
+    frame = write_faces(path, n=9, seed=12)
+    return path, frame
+
+
+def test_second_load_comes_from_the_cache(cached_source, tmp_path):
+    path, frame = cached_source
+    first = load_age_gender(path)
+    second = load_age_gender(path)
+    assert not first.from_cache and second.from_cache
+    assert face_cache.cache_path(path).parent == tmp_path / "cache" and face_cache.cache_path(path).exists()
+    assert_matches(second, naive_parse(frame))
+
+
+def test_use_cache_false_neither_reads_nor_writes(cached_source):
+    path, _ = cached_source
+    assert not load_age_gender(path, use_cache=False).from_cache
+    assert not face_cache.cache_path(path).exists()
+
+
+def test_cache_is_rebuilt_when_the_source_changes(cached_source):
+    path, _ = cached_source
+    load_age_gender(path)
+    changed = write_faces(path, n=11, seed=13)  # new content, same path
+    faces = load_age_gender(path)
+    assert not faces.from_cache
+    assert_matches(faces, naive_parse(changed))
+    assert load_age_gender(path).from_cache
+
+
+def test_cache_is_rebuilt_when_the_source_is_touched(cached_source):
+    path, frame = cached_source
+    load_age_gender(path)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    faces = load_age_gender(path)
+    assert not faces.from_cache
+    assert_matches(faces, naive_parse(frame))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip_pixel_bytes", "garbage"])
+def test_cache_is_rebuilt_when_corrupt(cached_source, damage):
+    path, frame = cached_source
+    load_age_gender(path)
+    cache_file = face_cache.cache_path(path)
+    raw = bytearray(cache_file.read_bytes())
+    if damage == "truncate":
+        raw = raw[: len(raw) // 2]
+    elif damage == "flip_pixel_bytes":
+        start = raw.find(b"images.npy")
+        assert start > 0
+        middle = start + 400  # inside the stored pixels, past the member's headers
+        raw[middle : middle + 16] = bytes(255 - b for b in raw[middle : middle + 16])
+    else:
+        raw = bytearray(b"not a cache at all")
+    cache_file.write_bytes(bytes(raw))
+    faces = load_age_gender(path)
+    assert not faces.from_cache
+    assert_matches(faces, naive_parse(frame))
+    assert load_age_gender(path).from_cache  # and the rebuilt cache is good again
+
+
+def test_cache_checksum_catches_changed_arrays(cached_source):
+    """Even a well-formed cache whose arrays were altered is rejected by its CRC."""
+    path, _ = cached_source
+    faces = load_age_gender(path)
+    cache_file = face_cache.cache_path(path)
+    with np.load(cache_file) as stored:
+        meta = stored["meta"]
+        arrays = {name: stored[name].copy() for name in face_cache.ARRAYS}
+    arrays["images"][0, 0, 0] ^= 1
+    np.savez(cache_file, meta=meta, **arrays)
+    assert face_cache.read_cache(cache_file, path) is None
+    assert not load_age_gender(path).from_cache
+    assert faces.images[0, 0, 0] == load_age_gender(path).images[0, 0, 0]
+
+
+# ----------------------------------------------------------------------------------------------- real data
+
+
+def test_real_file_rows_and_label_counts(real_data_path):
+    faces = load_age_gender(real_data_path)
+    assert len(faces) == 23705 and faces.images.shape == (23705, 48, 48) and faces.images.dtype == np.uint8
+    assert np.bincount(faces.ethnicity).tolist() == [10078, 4526, 3434, 3975, 1692]
+    assert np.bincount(faces.gender).tolist() == [12391, 11314]
+    age_bins = np.histogram(faces.age, bins=[0, 10, 20, 40, 60, 1000])[0]
+    assert age_bins.tolist() == [3062, 1531, 11880, 4544, 2688]
+    assert faces.age.min() >= 1 and faces.age.max() <= 116
+    assert not faces.is_synthetic and faces.images.std() > 20  # real faces, not a constant image
+
+
+def test_real_file_sample_rows_equal_a_naive_parse(real_data_path):
+    """Spot-check rows (first, last, the one whose file name has a space) against a plain-Python parse."""
+    with gzip.open(real_data_path, "rt") as f:
+        lines = f.read().splitlines()[1:]
+    faces = load_age_gender(real_data_path)
+    for i in (0, 1, 6288, 11852, len(lines) - 1):
+        age, ethnicity, gender, name, pixels = lines[i].split(",")
+        assert (int(age), int(ethnicity), int(gender), name) == (
+            faces.age[i],
+            faces.ethnicity[i],
+            faces.gender[i],
+            faces.img_name[i],
+        )
+        np.testing.assert_array_equal(faces.images[i].ravel(), np.array(pixels.split(), dtype=np.uint8))
+
+
+@pytest.mark.parametrize("variant", ["plain", "crlf", "space_in_name"])
+def test_standard_layout_takes_the_fast_path(tmp_path, monkeypatch, small_blocks, variant):
+    """The fast reader must handle the real file's layout itself; pandas is only for unusual valid files."""
+
+    def no_pandas(*_args, **_kwargs):
+        raise AssertionError("the standard layout fell back to the pandas reader")
+
+    monkeypatch.setattr(data_mod, "read_face_table", no_pandas)
+    frame = make_synthetic_faces(8, seed=14)
+    if variant == "space_in_name":
+        frame.loc[5, "img_name"] = "20170116220224657 .jpg.chip.jpg"
+    path = tmp_path / "faces.csv.gz"
+    frame.to_csv(path, index=False, lineterminator="\r\n" if variant == "crlf" else "\n")
+    assert_matches(load_age_gender(path, use_cache=False), naive_parse(frame))
