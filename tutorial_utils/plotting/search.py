@@ -128,6 +128,12 @@ def summarize_best_so_far(
     return BestSoFarSummary(x=grid, center=center, low=low, high=high, curves=curves, band=band)
 
 
+def _extend_last_step(x: np.ndarray) -> np.ndarray:
+    """x plus one more point, one typical spacing on, so the last value gets a visible step like the others."""
+    gap = float(np.median(np.diff(x))) if x.size > 1 else 1.0
+    return np.r_[x, x[-1] + (gap if gap > 0 else 1.0)]
+
+
 _BAND_LABEL = {"iqr": "median, 25-75 %", "sd": "mean ± 1 sd", "minmax": "median, min-max", None: "median"}
 
 
@@ -148,7 +154,8 @@ def plot_best_so_far_bands(
     ``curves`` maps a method name to its runs (one array of trial values per seed, as in
     ``summarize_best_so_far``; raw values, not yet accumulated). ``x`` is None (trial number), one shared
     sequence, or a mapping from method name to its per-run x (e.g. ``study_elapsed_seconds`` per seed,
-    for best-so-far against wall time). ``show_runs`` adds each run as a thin line. Returns the axes; the
+    for best-so-far against wall time). ``show_runs`` adds each run as a thin line. Each value is drawn as a
+    step that holds until the next x (the last one for one typical spacing). Returns the axes; the
     centre line of method ``m`` carries the label ``m``; ``summarize_best_so_far`` gives its numbers.
     """
     if not curves:
@@ -159,12 +166,21 @@ def plot_best_so_far_bands(
         x_m = x.get(name) if isinstance(x, Mapping) else x
         s = summarize_best_so_far(runs, direction=direction, x=x_m, band=band)
         color = (colors or {}).get(name, f"C{i}")
+        x_drawn = _extend_last_step(s.x)
         if show_runs:
             for row in s.curves:
-                ax.step(s.x, row, where="post", color=color, alpha=0.25, lw=0.8)
-        ax.step(s.x, s.center, where="post", color=color, lw=2, label=name)
+                ax.step(x_drawn, np.r_[row, row[-1]], where="post", color=color, alpha=0.25, lw=0.8)
+        ax.step(x_drawn, np.r_[s.center, s.center[-1]], where="post", color=color, lw=2, label=name)
         if s.low is not None:
-            ax.fill_between(s.x, s.low, s.high, step="post", color=color, alpha=0.2, lw=0)
+            ax.fill_between(
+                x_drawn,
+                np.r_[s.low, s.low[-1]],
+                np.r_[s.high, s.high[-1]],
+                step="post",
+                color=color,
+                alpha=0.2,
+                lw=0,
+            )
     if log_y:
         ax.set_yscale("log")
     n_runs = {len(r) for r in curves.values()}
