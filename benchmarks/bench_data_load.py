@@ -1,0 +1,189 @@
+"""Benchmark: loading the face CSV, the original study's way against ours (cold parse and cached reload).
+
+- naive: what the original study did: ``pandas.read_csv``, then every pixel string split in Python
+  (``df.pixels.apply(lambda s: np.array(s.split(), dtype="float32"))``) and stacked.
+- ours, cold: ``load_age_gender(path, use_cache=False)``: the byte-level block parser, with decompression in
+  a second thread.
+- ours, cached: ``load_age_gender(path)`` when the parsed-array cache is already there.
+
+The three run side by side in one process, interleaved (naive, cold, cached, naive, ...) so drifting load
+on a shared machine hits all alike; each is summarised by its median and spread over the repeats. Wall
+time is the claim (ours uses two threads); this process's CPU time and the load average are recorded too,
+because on a busy machine wall time mostly measures the other jobs.
+
+    python -m benchmarks.bench_data_load                      # real file if present, else synthetic
+    python -m benchmarks.bench_data_load --quick              # 2000 synthetic rows, seconds
+    python -m benchmarks.bench_data_load --path data/age_gender.csv --csv benchmarks/results/data_load.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.metadata
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # also runnable as a plain script
+    sys.path.insert(0, str(REPO))
+
+from tutorial_utils.data import load_age_gender  # noqa: E402
+from tutorial_utils.synthetic import make_synthetic_faces  # noqa: E402
+
+REAL_DATA = REPO.parent / "shared" / "data" / "age_gender.csv.gz"
+QUICK_ROWS = 2000
+FULL_SYNTHETIC_ROWS = 23705  # the real file's row count
+NAIVE = "naive: read_csv + per-row split"
+COLD = "ours: cold (use_cache=False)"
+CACHED = "ours: cached reload"
+VERSIONED = ("numpy", "pandas")
+
+
+def naive_load(path: Path) -> np.ndarray:
+    """The original study's loading code (pixels as float32 per row, as it did), stacked to (n, 48, 48)."""
+    frame = pd.read_csv(path)
+    pixels = frame["pixels"].apply(lambda s: np.array(s.split(), dtype="float32"))
+    return np.stack(pixels.to_numpy()).reshape(-1, 48, 48)
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall, process CPU) seconds of one call; CPU counts every thread of this process."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def synthetic_file(rows: int, folder: Path) -> Path:
+    path = folder / f"synthetic_{rows}.csv.gz"
+    make_synthetic_faces(rows, seed=0).to_csv(path, index=False)
+    return path
+
+
+def environment() -> dict[str, object]:
+    """Machine, CPU, library versions and date: what every results row carries, to stay comparable."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    stamp: dict[str, object] = {
+        "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "machine": platform.node(),
+        "cpu": cpu,
+        "cpu_cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    for package in VERSIONED:
+        stamp[package] = importlib.metadata.version(package)
+    return stamp
+
+
+def load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def run(quick: bool, path: str | os.PathLike | None = None, repeats: int | None = None, rows: int | None = None) -> pd.DataFrame:
+    """Time naive / cold / cached loading of ``path`` side by side; one row per method.
+
+    Without ``path``: the real file when present (unless ``quick``), else a synthetic file of ``rows`` rows
+    (2000 in quick mode, 23,705 otherwise) written to a temporary folder.
+    """
+    repeats = max(3, repeats or 3)
+    with tempfile.TemporaryDirectory(prefix="bench_data_load_") as tmp:
+        tmp_dir = Path(tmp)
+        if path is not None:
+            source, data = Path(path), "given file"
+        elif not quick and REAL_DATA.exists():
+            source, data = REAL_DATA, "real CSV"
+        else:
+            n = rows or (QUICK_ROWS if quick else FULL_SYNTHETIC_ROWS)
+            source, data = synthetic_file(n, tmp_dir), "synthetic"
+        cache_dir = tmp_dir / "cache"  # never the user's cache
+        reference = load_age_gender(source, cache_dir=cache_dir, verbose=False)  # also fills the cache
+        n_rows = len(reference)
+
+        def cached():
+            faces = load_age_gender(source, cache_dir=cache_dir, verbose=False)
+            assert faces.from_cache, "the cached run did not hit the cache"
+
+        candidates = {
+            NAIVE: lambda: naive_load(source),
+            COLD: lambda: load_age_gender(source, use_cache=False, verbose=False),
+            CACHED: cached,
+        }
+        # Same numbers from all three, checked once (outside the timing).
+        np.testing.assert_array_equal(naive_load(source).astype(np.uint8), reference.images)
+        times = {name: {"wall": [], "cpu": []} for name in candidates}
+        load_before = load_average()
+        for _ in range(repeats):
+            for name, fn in candidates.items():
+                wall, cpu = timed(fn)
+                times[name]["wall"].append(wall)
+                times[name]["cpu"].append(cpu)
+        load_after = load_average()
+
+    naive_wall = times[NAIVE]["wall"]
+    stamp = environment()
+    table = []
+    for name, measured in times.items():
+        wall, cpu = measured["wall"], measured["cpu"]
+        table.append(
+            {
+                "method": name,
+                "wall_s_median": statistics.median(wall),
+                "wall_s_min": min(wall),
+                "wall_s_max": max(wall),
+                "cpu_s_median": statistics.median(cpu),
+                "speedup_vs_naive": statistics.median(a / b for a, b in zip(naive_wall, wall, strict=True)),
+                "repeats": repeats,
+                "rows": n_rows,
+                "data": data,
+                "source": source.name if data != "real CSV" else str(source),
+                "load_avg_1min_before": load_before,
+                "load_avg_1min_after": load_after,
+                **stamp,
+            }
+        )
+    return pd.DataFrame(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--path", type=Path, default=None, help=f"face CSV (default: {REAL_DATA} if present)")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS} synthetic rows unless --path is given")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats per method (at least 3)")
+    parser.add_argument("--rows", type=int, default=None, help="rows of the synthetic file, when one is used")
+    parser.add_argument("--csv", type=Path, default=None, help="append one row per method to this CSV")
+    args = parser.parse_args(argv)
+    result = run(args.quick, path=args.path, repeats=args.repeats, rows=args.rows)
+    shown = result[["method", "wall_s_median", "wall_s_min", "wall_s_max", "cpu_s_median", "speedup_vs_naive", "repeats"]]
+    first = result.iloc[0]
+    print(f"{first['rows']} rows, {first['data']} ({first['source']}); {first['cpu']}, {first['cpu_cores']} cores; "
+          f"load average {first['load_avg_1min_before']:.1f} -> {first['load_avg_1min_after']:.1f}")
+    with pd.option_context("display.width", 160, "display.float_format", "{:.3f}".format):
+        print(shown.to_string(index=False))
+    if args.csv is not None:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        result.to_csv(args.csv, mode="a", header=not args.csv.exists(), index=False)
+        print(f"appended {len(result)} rows to {args.csv}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
