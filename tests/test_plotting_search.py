@@ -115,6 +115,8 @@ def test_band_plot_options_show_runs_log_scale_no_band_and_wall_time_x():
     assert line.get_xdata()[-2] == pytest.approx(seconds[-1][-1]) and ax2.get_xlabel() == "wall time (s)"
     with pytest.raises(ValueError, match="empty"):
         search.plot_best_so_far_bands({})
+    with pytest.raises(ValueError, match="every method"):
+        search.plot_best_so_far_bands({"tpe": runs, "random": runs}, x={"tpe": seconds})
 
 
 def test_search_trace_puts_each_method_points_and_a_star_on_its_best():

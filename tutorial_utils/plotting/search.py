@@ -162,8 +162,12 @@ def plot_best_so_far_bands(
         raise ValueError("curves is empty; pass e.g. {'random': [values_seed0, values_seed1]}")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
+    if isinstance(x, Mapping) and set(x) != set(curves):
+        raise ValueError(
+            f"x has entries for {sorted(x)} but curves for {sorted(curves)}; give x for every method"
+        )
     for i, (name, runs) in enumerate(curves.items()):
-        x_m = x.get(name) if isinstance(x, Mapping) else x
+        x_m = x[name] if isinstance(x, Mapping) else x
         s = summarize_best_so_far(runs, direction=direction, x=x_m, band=band)
         color = (colors or {}).get(name, f"C{i}")
         x_drawn = _extend_last_step(s.x)
