@@ -3,7 +3,8 @@
 Why: notebook 09 claims that worker *processes* scale a CPU-bound study up to the number of cores and a
 waiting one well beyond it, and that the storage is not the bottleneck for trials that take ~0.1 s. This
 measures it. Throughput is taken from the storage's own timestamps (first trial start to last trial end), so
-Python start-up of the workers is left out; the wall time including start-up is reported beside it.
+Python start-up of the workers is left out (they start their first trials together); the wall time
+including start-up is reported beside it.
 
     python benchmarks/bench_workers.py                    # starts a throwaway durable PostgreSQL server
     python benchmarks/bench_workers.py --pg-url URL --csv benchmarks/results/workers.csv
@@ -22,8 +23,6 @@ import platform
 import statistics
 import sys
 import tempfile
-import time
-import uuid
 from pathlib import Path
 
 import optuna
@@ -31,9 +30,8 @@ import optuna
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tutorial_utils.distributed import make_storage, run_workers, worker_command  # noqa: E402
+from tutorial_utils.distributed import measure_throughput  # noqa: E402
 
-STARTUP_ALLOWANCE_S = 4.0
 COLUMNS = ["storage", "objective", "workers", "trials", "span_s", "trials_per_min", "wall_s", "repeat"]
 
 
@@ -42,35 +40,6 @@ def _server_tool():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def measure(url: str, objective: str, n_workers: int, total_trials: int, cost: dict) -> dict:
-    """Run one fresh study with ``n_workers`` processes sharing ``total_trials``; return its throughput."""
-    name = f"bench-{uuid.uuid4().hex[:10]}"
-    per_worker = total_trials // n_workers
-    optuna.create_study(study_name=name, storage=make_storage(url))  # once, before any worker
-    # Every worker holds its first trial until start_at, so Python start-up (1-3 s each) doesn't stagger them.
-    start_at = time.time() + STARTUP_ALLOWANCE_S + 0.5 * n_workers
-    commands = [
-        worker_command(url, name, per_worker, objective, seed=i, start_at=start_at, **cost)
-        for i in range(n_workers)
-    ]
-    start = time.perf_counter()
-    reports = run_workers(commands, timeout=600, cwd=str(REPO))
-    wall = time.perf_counter() - start
-    trials = optuna.load_study(study_name=name, storage=make_storage(url)).get_trials(deepcopy=False)
-    assert len(trials) == per_worker * n_workers and all(t.state.name == "COMPLETE" for t in trials)
-    first = min(t.datetime_start for t in trials)
-    span = (max(t.datetime_complete for t in trials) - first).total_seconds()
-    starts = {t.number: t.datetime_start.timestamp() for t in trials}
-    late = [r.pid for r in reports if min(starts[n] for n in r.trial_numbers) > start_at + 1.0]
-    if late:
-        print(
-            f"warning: {len(late)} worker(s) missed the common start; raise STARTUP_ALLOWANCE_S",
-            file=sys.stderr,
-        )
-    return {"trials": len(trials), "span_s": round(span, 2), "trials_per_min": round(60 * len(trials) / span, 1),
-            "wall_s": round(wall, 2)}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                     for storage, url in storages.items():
                         for n in args.workers:
                             row = {"storage": storage, "objective": objective, "workers": n, "repeat": repeat}
-                            row.update(measure(url, objective, n, args.trials, cost))
+                            row.update(measure_throughput(url, objective, n, args.trials, **cost))
                             rows.append(row)
                             print(" ".join(f"{k}={row[k]}" for k in COLUMNS), flush=True)
         finally:

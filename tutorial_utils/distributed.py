@@ -23,8 +23,10 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -281,15 +283,15 @@ def run_worker(
     *,
     seed: int | None = None,
     direction: str = "minimize",
-    start_at: float | None = None,
+    barrier: Path | None = None,
 ) -> WorkerReport:
     """Join (or create) the study by name and run ``n_trials`` trials in this process.
 
     Every worker calls ``create_study(..., load_if_exists=True)``, so whichever starts first creates the
     study and the others load it; no worker needs to know about the others. Give each worker its own seed
-    (or none): equal seeds make the workers propose the same parameters. ``start_at`` (a ``time.time()``
-    value) holds the first trial until then, so a benchmark's workers start together, not as each finishes
-    importing.
+    (or none): equal seeds make the workers propose the same parameters. ``barrier`` (a folder) makes the
+    worker say it is ready there and hold its first trial until the launcher says go, so a measurement's
+    workers start together instead of one by one as each finishes importing.
     """
     study = optuna.create_study(
         study_name=study_name,
@@ -299,8 +301,8 @@ def run_worker(
         sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=True),
     )
     report = WorkerReport(pid=os.getpid(), study=study_name)
-    if start_at is not None:
-        time.sleep(max(0.0, start_at - time.time()))
+    if barrier is not None:
+        _wait_at_barrier(Path(barrier))
 
     def record(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         report.trial_numbers.append(trial.number)
@@ -310,6 +312,18 @@ def run_worker(
     study.optimize(objective, n_trials=n_trials, callbacks=[record], catch=())
     report.seconds = round(time.perf_counter() - start, 3)
     return report
+
+
+BARRIER_TIMEOUT_S = 120
+
+
+def _wait_at_barrier(folder: Path) -> None:
+    (folder / f"ready-{os.getpid()}").touch()
+    deadline = time.monotonic() + BARRIER_TIMEOUT_S
+    while not (folder / "go").exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no 'go' in {folder} after {BARRIER_TIMEOUT_S} s")
+        time.sleep(0.01)
 
 
 def worker_command(
@@ -322,19 +336,8 @@ def worker_command(
     **options: object,
 ) -> list[str]:
     """The command line that starts one worker; options become flags (``seed=3`` -> ``--seed 3``)."""
-    cmd = [
-        python or sys.executable,
-        "-m",
-        "tutorial_utils.distributed",
-        "--storage",
-        storage_url,
-        "--study",
-        study_name,
-        "--n-trials",
-        str(n_trials),
-        "--objective",
-        objective,
-    ]
+    cmd = [python or sys.executable, "-m", "tutorial_utils.distributed", "--storage", storage_url,
+           "--study", study_name, "--n-trials", str(n_trials), "--objective", objective]  # fmt: skip
     for key, value in options.items():
         if value is not None:
             cmd += [f"--{key.replace('_', '-')}", str(value)]
@@ -348,35 +351,74 @@ def shell_line(cmd: Sequence[str]) -> str:
 
 
 def run_workers(
-    commands: Sequence[Sequence[str]], timeout: float = 300, cwd: str | None = None
+    commands: Sequence[Sequence[str]], timeout: float = 300, cwd: str | None = None, together: bool = False
 ) -> list[WorkerReport]:
     """Start every command at once, wait for all (at most ``timeout`` s), return their reports.
 
-    Raises RuntimeError naming the worker and its stderr if one fails, and kills the rest on a timeout.
+    ``together=True`` holds every worker's first trial until all are ready (see ``run_worker``). Raises
+    RuntimeError naming the worker and its stderr if one fails; kills the rest on a timeout.
     """
-    procs = [
-        subprocess.Popen(list(c), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
-        for c in commands
-    ]
     deadline = time.monotonic() + timeout
-    reports, errors = [], []
-    try:
-        for i, proc in enumerate(procs):
-            out, err = proc.communicate(timeout=max(0.1, deadline - time.monotonic()))
-            if proc.returncode != 0:
-                errors.append(f"worker {i} exited {proc.returncode}: {err.strip()[-1500:]}")
-            else:
-                reports.append(WorkerReport(**json.loads(out.strip().splitlines()[-1])))
-    except subprocess.TimeoutExpired:
-        errors.append(f"workers still running after {timeout} s; killed")
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
+    with tempfile.TemporaryDirectory(prefix="hpo-workers-") as tmp:
+        barrier = Path(tmp) / "barrier"
+        barrier.mkdir()
+        logs = [(Path(tmp) / f"{i}.out", Path(tmp) / f"{i}.err") for i in range(len(commands))]
+        procs = []
+        for cmd, (out, err) in zip(commands, logs, strict=True):
+            cmd = [*cmd, "--barrier", str(barrier)] if together else list(cmd)
+            with out.open("w") as stdout, err.open("w") as stderr:
+                procs.append(subprocess.Popen(cmd, stdout=stdout, stderr=stderr, text=True, cwd=cwd))
+        errors = []
+        try:
+            if together:
+                while len(list(barrier.glob("ready-*"))) < len(procs) and time.monotonic() < deadline:
+                    if any(p.poll() is not None for p in procs):
+                        break  # one died before the start: report it below
+                    time.sleep(0.02)
+                (barrier / "go").touch()
+            for proc in procs:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            errors.append(f"workers still running after {timeout} s; killed")
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(timeout=10)
+        reports = []
+        for i, (proc, (out, err)) in enumerate(zip(procs, logs, strict=True)):
+            lines = out.read_text().strip().splitlines()
+            if proc.returncode == 0 and lines:
+                reports.append(WorkerReport(**json.loads(lines[-1])))
+            elif not errors:
+                errors.append(f"worker {i} exited {proc.returncode}: {err.read_text().strip()[-1500:]}")
     if errors:
         raise RuntimeError("; ".join(errors))
     return reports
+
+
+def measure_throughput(url: str, objective: str, n_workers: int, n_trials: int, **cost: object) -> dict:
+    """Run a fresh study with ``n_workers`` processes sharing ``n_trials``; return trials per minute.
+
+    The clock runs from the first trial's start to the last trial's end, read from the storage itself, with
+    all workers started together: Python start-up (seconds per process) is reported apart, as ``wall_s``.
+    """
+    name = f"throughput-{uuid.uuid4().hex[:10]}"
+    storage = make_storage(url)
+    optuna.create_study(study_name=name, storage=storage)  # once, before the workers: no creation race
+    commands = [
+        worker_command(url, name, n_trials // n_workers, objective, seed=i, **cost) for i in range(n_workers)
+    ]
+    start = time.perf_counter()
+    run_workers(commands, timeout=600, together=True)
+    wall = time.perf_counter() - start
+    trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+    finished = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    span = (
+        max(t.datetime_complete for t in finished) - min(t.datetime_start for t in finished)
+    ).total_seconds()
+    return {"workers": n_workers, "trials": len(finished), "span_s": round(span, 2),
+            "trials_per_min": round(60 * len(finished) / span, 1), "wall_s": round(wall, 2)}  # fmt: skip
 
 
 def _exit_if_stuck(seconds: float, what: str) -> threading.Timer:
@@ -409,7 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--grace", type=int, default=None, help="s without heartbeat before a trial is failed"
     )
     parser.add_argument("--retry", type=int, default=None, help="re-run a dead worker's trial up to N times")
-    parser.add_argument("--start-at", type=float, default=None, help="UNIX time to start the first trial at")
+    parser.add_argument(
+        "--barrier", type=Path, default=None, help="folder to wait in until a 'go' file appears"
+    )
     return parser
 
 
@@ -434,7 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         report = run_worker(
-            storage, args.study, args.n_trials, objective, seed=args.seed, start_at=args.start_at
+            storage, args.study, args.n_trials, objective, seed=args.seed, barrier=args.barrier
         )
     except (DBAPIError, optuna.exceptions.StorageInternalError) as exc:
         cause = exc if isinstance(exc, DBAPIError) else (exc.__cause__ or exc)
