@@ -355,7 +355,9 @@ def test_second_load_comes_from_the_cache(cached_source, tmp_path):
     first = load_age_gender(path)
     second = load_age_gender(path)
     assert not first.from_cache and second.from_cache
-    assert face_cache.cache_path(path).parent == tmp_path / "cache" and face_cache.cache_path(path).exists()
+    cache_file = face_cache.cache_path(path)
+    assert cache_file.parent == tmp_path / "cache"
+    assert cache_file.exists() and face_cache.images_path(cache_file).exists()
     assert_matches(second, naive_parse(frame))
 
 
@@ -385,26 +387,35 @@ def test_cache_is_rebuilt_when_the_source_is_touched(cached_source):
     assert_matches(faces, naive_parse(frame))
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip_pixel_bytes", "garbage"])
-def test_cache_is_rebuilt_when_corrupt(cached_source, damage):
+@pytest.mark.parametrize("which", ["metadata", "images"])
+@pytest.mark.parametrize("damage", ["truncate", "flip_bytes", "garbage"])
+def test_cache_is_rebuilt_when_corrupt(cached_source, which, damage):
     path, frame = cached_source
     load_age_gender(path)
     cache_file = face_cache.cache_path(path)
-    raw = bytearray(cache_file.read_bytes())
+    damaged = cache_file if which == "metadata" else face_cache.images_path(cache_file)
+    raw = bytearray(damaged.read_bytes())
     if damage == "truncate":
         raw = raw[: len(raw) // 2]
-    elif damage == "flip_pixel_bytes":
-        start = raw.find(b"images.npy")
-        assert start > 0
-        middle = start + 400  # inside the stored pixels, past the member's headers
+    elif damage == "flip_bytes":
+        middle = len(raw) - 200 if which == "images" else len(raw) // 2  # pixels / somewhere in the zip
         raw[middle : middle + 16] = bytes(255 - b for b in raw[middle : middle + 16])
     else:
         raw = bytearray(b"not a cache at all")
-    cache_file.write_bytes(bytes(raw))
+    damaged.write_bytes(bytes(raw))
     faces = load_age_gender(path)
     assert not faces.from_cache
     assert_matches(faces, naive_parse(frame))
     assert load_age_gender(path).from_cache  # and the rebuilt cache is good again
+
+
+def test_cache_is_rebuilt_when_a_file_is_missing(cached_source):
+    path, frame = cached_source
+    load_age_gender(path)
+    face_cache.images_path(face_cache.cache_path(path)).unlink()
+    faces = load_age_gender(path)
+    assert not faces.from_cache
+    assert_matches(faces, naive_parse(frame))
 
 
 def test_cache_checksum_catches_changed_arrays(cached_source):
@@ -412,11 +423,9 @@ def test_cache_checksum_catches_changed_arrays(cached_source):
     path, _ = cached_source
     faces = load_age_gender(path)
     cache_file = face_cache.cache_path(path)
-    with np.load(cache_file) as stored:
-        meta = stored["meta"]
-        arrays = {name: stored[name].copy() for name in face_cache.ARRAYS}
-    arrays["images"][0, 0, 0] ^= 1
-    np.savez(cache_file, meta=meta, **arrays)
+    images = np.load(face_cache.images_path(cache_file))
+    images[0, 0, 0] ^= 1
+    np.save(face_cache.images_path(cache_file), images)  # a valid .npy, but not what was cached
     assert face_cache.read_cache(cache_file, path) is None
     assert not load_age_gender(path).from_cache
     assert faces.images[0, 0, 0] == load_age_gender(path).images[0, 0, 0]
