@@ -1,0 +1,141 @@
+"""``python -m tutorial_utils``: run the face-network study headless (long runs, servers, extra workers).
+
+A thin argparse layer over :mod:`tutorial_utils.studies`, the same code path notebook 07 uses. Examples::
+
+    python -m tutorial_utils run --sampler skopt --seed 0 --data ../shared/data/age_gender.csv.gz \\
+        --storage sqlite:///runs/skopt-seed0.db
+    python -m tutorial_utils summary --storage sqlite:///runs/skopt-seed0.db
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .studies import PRUNERS, SAMPLERS, SYNTHETIC, StorageError, StudyConfigError
+
+EXIT_USAGE = 2  # argparse's own code for bad arguments
+EXIT_RUNTIME = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tutorial_utils", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="create or resume a study and run it to its trial budget")
+    run.add_argument("--sampler", choices=SAMPLERS, default="skopt", help="default: skopt (the original's settings)")
+    run.add_argument(
+        "--sampler-kwargs", default="{}", metavar="JSON",
+        help='settings replacing the defaults, e.g. \'{"n_startup_trials": 20}\' (skopt: skopt_kwargs)',
+    )
+    run.add_argument("--seed", type=int, nargs="+", default=[0], help="one study per seed, run one after another")
+    run.add_argument("--pruner", choices=PRUNERS, default="median", help="median: Optuna's MedianPruner defaults")
+    run.add_argument("--n-trials", type=_positive_int, default=100, help="the study's total budget (resume runs the rest)")
+    run.add_argument("--epochs", type=_positive_int, default=50)
+    run.add_argument("--batch-size", type=_positive_int, default=128)
+    run.add_argument("--image-side", type=_positive_int, default=24, help="faces are resized to side x side")
+    run.add_argument("--data", default=None, help=f"face CSV (.csv, .csv.gz, Kaggle .zip) or '{SYNTHETIC}'; default: data/")
+    run.add_argument("--synthetic-rows", type=_positive_int, default=None, help="rows of synthetic faces")
+    run.add_argument(
+        "--storage", default=None, metavar="URL",
+        help="sqlite:///file.db, postgresql://user:pw@host/db or journal:file.log; default: in memory (not saved)",
+    )
+    run.add_argument("--name-prefix", default="", help="studies are named [<prefix>-]<sampler>-seed<k>")
+    run.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
+    run.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: the course's)")
+    run.add_argument("--timeout", type=float, default=None, help="stop starting trials after this many seconds")
+    run.add_argument("--quiet", action="store_true", help="no progress bar and no final printout")
+
+    summary = commands.add_parser("summary", help="one row per study of a storage: best value, counts, times")
+    summary.add_argument("--storage", required=True, metavar="URL")
+    summary.add_argument("--name-prefix", default="")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args) if args.command == "run" else _summary(args)
+    except (StudyConfigError, json.JSONDecodeError) as exc:
+        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
+    except (StorageError, FileNotFoundError, ImportError, ValueError, RuntimeError) as exc:
+        parser.exit(EXIT_RUNTIME, f"{parser.prog}: error: {exc}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, "interrupted: rerun the same command to resume the study\n")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import optuna
+
+    from .setup import configure_torch_threads, pick_device
+    from .studies import (
+        StudySpec,
+        format_best_trial,
+        load_study_data,
+        make_pruner,
+        make_sampler,
+        open_storage,
+        run_study,
+    )
+
+    try:
+        sampler_kwargs = json.loads(args.sampler_kwargs)
+    except json.JSONDecodeError as exc:
+        raise StudyConfigError(f"--sampler-kwargs is not valid JSON ({exc}): {args.sampler_kwargs!r}") from None
+    if not isinstance(sampler_kwargs, dict):
+        raise StudyConfigError(f"--sampler-kwargs must be a JSON object, got {args.sampler_kwargs!r}")
+    # Check everything cheap before the slow data load.
+    make_sampler(args.sampler, args.seed[0], **sampler_kwargs)
+    make_pruner(args.pruner)
+    storage = open_storage(args.storage)
+    if storage is None and not args.quiet:
+        print("Note: no --storage given, the study lives in memory and is lost at exit.")
+
+    device = pick_device(None if args.device == "auto" else args.device)
+    configure_torch_threads(args.threads)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    data = load_study_data(
+        args.data, image_side=args.image_side, device=device, synthetic_rows=args.synthetic_rows, verbose=not args.quiet
+    )
+    for seed in args.seed:
+        spec = StudySpec(
+            sampler=args.sampler, seed=seed, n_trials=args.n_trials, n_epochs=args.epochs, batch_size=args.batch_size,
+            pruner=args.pruner, sampler_kwargs=sampler_kwargs, name_prefix=args.name_prefix,
+        )
+        study = run_study(spec, data, storage, progress=not args.quiet, timeout=args.timeout, device=device)
+        if not args.quiet:
+            print(format_best_trial(study))
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .studies import load_studies, study_summary
+
+    studies = load_studies(args.storage, prefix=args.name_prefix)
+    if not studies:
+        print(f"no <sampler>-seed<k> studies in {args.storage}")
+        return EXIT_RUNTIME
+    table = pd.DataFrame([study_summary(s) for s in studies])
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(table.to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,394 @@
+"""Run (or resume) the face-network study by sampler name: the one code path of the CLI and notebook 07.
+
+A fair sampler comparison needs studies that differ only in the sampler and its seed. So the sampler,
+pruner, storage and study name all come from small factories here, every setting that shapes the study is
+stored in its user attrs, and resuming a study with different settings is refused instead of silently
+mixing two experiments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.samplers import BaseSampler
+from optuna.study import MaxTrialsCallback
+from optuna.trial import FrozenTrial, TrialState
+
+from .distributed import StorageError, make_storage
+
+SAMPLERS = ("skopt", "random", "tpe", "gp")
+PRUNERS = ("median", "none")
+COUNTED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
+# The original study's SkoptSampler settings (ExtraTrees surrogate, EI with xi=0.02, 10 random starts).
+ORIGINAL_SKOPT_KWARGS = {"base_estimator": "ET", "n_random_starts": 10, "acq_func": "EI", "acq_func_kwargs": {"xi": 0.02}}
+# Settings that must match when a stored study is resumed (else two experiments get mixed in one study).
+IDENTITY_ATTRS = ("sampler", "sampler_kwargs", "seed", "pruner", "n_epochs", "batch_size", "image_side", "data_source")
+
+
+class StudyConfigError(ValueError):
+    """A setting is unusable (unknown sampler, bad kwargs, a stored study run with other settings...)."""
+
+
+__all__ = ["StorageError", "StudyConfigError", "StudySpec", "make_pruner", "make_sampler", "open_storage", "run_study"]
+
+
+# ------------------------------------------------------------------------------------------ factories
+
+
+def make_sampler(name: str, seed: int | None = 0, **overrides: Any) -> BaseSampler:
+    """The sampler called ``name`` with the course's settings, ``overrides`` replacing single settings.
+
+    skopt: the original study's SkoptSampler (``overrides`` update its ``skopt_kwargs``); random, tpe, gp:
+    Optuna's own samplers with their defaults.
+    """
+    key = name.lower()
+    if key not in SAMPLERS:
+        raise StudyConfigError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
+    try:
+        if key == "skopt":
+            try:
+                from .samplers import SkoptSampler  # lazy: the other samplers work without scikit-optimize
+            except ImportError as exc:
+                raise StudyConfigError(f"the skopt sampler is unavailable ({exc}); use random, tpe or gp") from exc
+            # The dynamic layers are always sampled independently; the warning says so once per param.
+            return SkoptSampler(
+                skopt_kwargs={**ORIGINAL_SKOPT_KWARGS, **overrides}, seed=seed, warn_independent_sampling=False
+            )
+        cls = {"random": optuna.samplers.RandomSampler, "tpe": optuna.samplers.TPESampler, "gp": optuna.samplers.GPSampler}
+        return cls[key](seed=seed, **overrides)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, StudyConfigError):
+            raise
+        raise StudyConfigError(f"sampler {key!r} rejects the settings {overrides}: {exc}") from exc
+
+
+def make_pruner(name: str) -> optuna.pruners.BasePruner:
+    """``median``: Optuna's MedianPruner with its default settings (as in the original); ``none``: no pruning."""
+    key = name.lower()
+    if key == "median":
+        return optuna.pruners.MedianPruner()
+    if key == "none":
+        return optuna.pruners.NopPruner()
+    raise StudyConfigError(f"unknown pruner {name!r}; choose one of {', '.join(PRUNERS)}")
+
+
+def study_name(sampler: str, seed: int, prefix: str = "") -> str:
+    """Predictable names (``skopt-seed0``, or ``<prefix>-skopt-seed0``) so a rerun finds and resumes its study."""
+    base = f"{sampler.lower()}-seed{seed}"
+    return f"{prefix}-{base}" if prefix else base
+
+
+def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
+    """Open an Optuna storage from a URL (None or "" = in memory), failing fast with a readable StorageError.
+
+    ``sqlite:///path.db``, ``postgresql+psycopg2://user:pw@host/db`` (bounded connect timeout) or
+    ``journal:path.log``. The checks live in :func:`tutorial_utils.distributed.make_storage`, shared with
+    notebook 09's workers.
+    """
+    if not url:
+        return None
+    return make_storage(url)
+
+
+# ------------------------------------------------------------------------------------------ machine
+
+
+def machine_info(device: Any = "cpu") -> dict[str, Any]:
+    """What ran the study (for the results table): OS, CPU count, torch threads, device, library versions."""
+    import torch
+
+    info = {
+        "platform": platform.platform(terse=True),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device),
+        "optuna": optuna.__version__,
+        "torch": torch.__version__,
+    }
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def machine_label(info: Mapping[str, Any]) -> str:
+    """A short one-line description such as ``cpu x2 (1 torch thread)`` or ``cuda (NVIDIA T4)``."""
+    if info.get("gpu"):
+        return f"{info.get('device', 'cuda')} ({info['gpu']})"
+    threads = info.get("torch_threads")
+    return f"{info.get('device', 'cpu')} x{info.get('cpu_count')} ({threads} torch thread{'s' if threads != 1 else ''})"
+
+
+# ------------------------------------------------------------------------------------------ data
+
+
+SYNTHETIC = "synthetic"
+
+
+def load_study_data(
+    data: str | os.PathLike | None,
+    *,
+    image_side: int = 24,
+    device: Any = "cpu",
+    synthetic_rows: int | None = None,
+    verbose: bool = True,
+):
+    """FaceTensors for a study: the file at ``data``, the synthetic faces for ``"synthetic"``, and for None
+    the real file under ``data/``. A long headless run never falls back to synthetic data silently: None
+    without a real file is an error that says what to pass.
+    """
+    from .data import (
+        DEFAULT_SYNTHETIC_ROWS,
+        DEFAULT_SYNTHETIC_SEED,
+        GET_DATA_HINT,
+        faces_from_frame,
+        find_data_file,
+        load_age_gender,
+    )
+    from .prepare import prepare_faces
+    from .synthetic import make_synthetic_faces
+
+    if str(data) == SYNTHETIC:
+        rows = synthetic_rows or DEFAULT_SYNTHETIC_ROWS
+        faces = faces_from_frame(
+            make_synthetic_faces(rows, seed=DEFAULT_SYNTHETIC_SEED), source=f"synthetic(n={rows}, seed={DEFAULT_SYNTHETIC_SEED})"
+        )
+        faces.is_synthetic = True
+        if verbose:
+            print(f"Data: {rows} SYNTHETIC faces (not real results).")
+    else:
+        path = find_data_file(data)
+        if path is None:
+            raise FileNotFoundError(f"no real face data under data/: pass a file path, or 'synthetic'. {GET_DATA_HINT}")
+        faces = load_age_gender(path, verbose=verbose)
+        if verbose:
+            print(f"Data: {len(faces)} faces from {path}")
+    return prepare_faces(faces, image_side=image_side, device=device)
+
+
+# ------------------------------------------------------------------------------------------ running
+
+
+@dataclass
+class StudySpec:
+    """Everything that defines one study of the comparison (not where it is stored)."""
+
+    sampler: str = "skopt"
+    seed: int = 0
+    n_trials: int = 100
+    n_epochs: int = 50
+    batch_size: int = 128
+    pruner: str = "median"
+    sampler_kwargs: dict[str, Any] = field(default_factory=dict)
+    name_prefix: str = ""
+
+    @property
+    def name(self) -> str:
+        return study_name(self.sampler, self.seed, self.name_prefix)
+
+
+def counted_trials(study: optuna.Study) -> int:
+    """Trials that count toward the budget: completed and pruned (failed or still-running ones do not)."""
+    return len(study.get_trials(deepcopy=False, states=COUNTED_STATES))
+
+
+def run_study(
+    spec: StudySpec,
+    data: Any,
+    storage: str | optuna.storages.BaseStorage | None = None,
+    *,
+    progress: bool = True,
+    timeout: float | None = None,
+    device: Any = None,
+) -> optuna.Study:
+    """Create or resume ``spec.name`` in ``storage`` and run it until it holds ``spec.n_trials`` counted trials.
+
+    ``data`` is a :class:`~tutorial_utils.prepare.FaceTensors`. ``n_trials`` is the study's total budget, so
+    rerunning the same command after an interruption runs only the missing trials. The wall time of every
+    run is added to the study's ``wall_time_s`` user attr.
+    """
+    from .training import make_objective
+
+    make_pruner(spec.pruner)  # validate names before touching the storage
+    sampler = make_sampler(spec.sampler, spec.seed, **spec.sampler_kwargs)
+    if isinstance(storage, str) or storage is None:
+        storage = open_storage(storage)
+    study = optuna.create_study(
+        study_name=spec.name,
+        storage=storage,
+        sampler=sampler,
+        pruner=make_pruner(spec.pruner),
+        direction="maximize",
+        load_if_exists=True,
+    )
+    identity = {
+        "sampler": spec.sampler.lower(),
+        "sampler_kwargs": json.dumps(spec.sampler_kwargs, sort_keys=True),
+        "seed": spec.seed,
+        "pruner": spec.pruner.lower(),
+        "n_epochs": spec.n_epochs,
+        "batch_size": spec.batch_size,
+        "image_side": int(data.image_side),
+        "data_source": Path(str(data.source)).name if not data.is_synthetic else str(data.source),
+    }
+    _check_same_settings(study, identity)
+    for key, value in identity.items():
+        study.set_user_attr(key, value)
+    study.set_user_attr("n_trials_budget", spec.n_trials)
+    study.set_user_attr("is_synthetic", bool(data.is_synthetic))
+    study.set_user_attr("machine", machine_info(device if device is not None else data.device))
+
+    remaining = spec.n_trials - counted_trials(study)
+    if remaining <= 0:
+        if progress:
+            print(f"{spec.name}: already holds {counted_trials(study)} finished trials (budget {spec.n_trials}); nothing to run.")
+        return study
+    objective = _timed(make_objective(data, n_epochs=spec.n_epochs, batch_size=spec.batch_size, seed=spec.seed * 1000))
+    callbacks: list[Callable] = [MaxTrialsCallback(spec.n_trials, states=COUNTED_STATES)]
+    bar = _ProgressBar(spec.name, spec.n_trials, study) if progress else None
+    if bar is not None:
+        callbacks.append(bar)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    previous = float(study.user_attrs.get("wall_time_s", 0.0))
+    previous_cpu = float(study.user_attrs.get("cpu_time_s", 0.0))
+    try:
+        study.optimize(objective, n_trials=remaining, timeout=timeout, callbacks=callbacks, gc_after_trial=False)
+    finally:
+        study.set_user_attr("wall_time_s", previous + time.perf_counter() - start)
+        study.set_user_attr("cpu_time_s", previous_cpu + time.process_time() - cpu_start)
+        if bar is not None:
+            bar.close()
+    return study
+
+
+def _timed(objective: Callable[[optuna.Trial], float]) -> Callable[[optuna.Trial], float]:
+    """Record each trial's CPU seconds: on a busy shared machine wall time says little, while CPU time of a
+    one-thread run is what the trial would take on an idle core."""
+
+    def timed(trial: optuna.Trial) -> float:
+        start = time.process_time()
+        try:
+            return objective(trial)
+        finally:
+            trial.set_user_attr("cpu_time_s", time.process_time() - start)
+
+    return timed
+
+
+def _check_same_settings(study: optuna.Study, identity: Mapping[str, Any]) -> None:
+    stored = study.user_attrs
+    if not stored or not study.get_trials(deepcopy=False):
+        return
+    diffs = [f"{k}: stored {stored[k]!r}, now {v!r}" for k, v in identity.items() if k in stored and stored[k] != v]
+    if diffs:
+        raise StudyConfigError(
+            f"study {study.study_name!r} already exists with other settings ({'; '.join(diffs)}). "
+            "Use another --name-prefix (or storage) for a different experiment, or the same settings to resume."
+        )
+
+
+class _ProgressBar:
+    """A tqdm bar over the budget with the best value and the pruned count (an Optuna study callback)."""
+
+    def __init__(self, name: str, total: int, study: optuna.Study) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=total, initial=counted_trials(study), desc=name, unit="trial", dynamic_ncols=True)
+        self._update(study)
+
+    def _update(self, study: optuna.Study) -> None:
+        trials = study.get_trials(deepcopy=False, states=COUNTED_STATES)
+        done = [t.value for t in trials if t.state == TrialState.COMPLETE]
+        pruned = sum(t.state == TrialState.PRUNED for t in trials)
+        best = f"{max(done):.4f}" if done else "-"
+        self._bar.set_postfix_str(f"best={best} completed={len(done)} pruned={pruned}")
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self._update(study)
+        if trial.state in COUNTED_STATES:
+            self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+# ------------------------------------------------------------------------------------------ summaries
+
+
+def trial_seconds(trial: FrozenTrial) -> float | None:
+    """A finished trial's duration from the storage timestamps (None while it runs)."""
+    if trial.datetime_start is None or trial.datetime_complete is None:
+        return None
+    return (trial.datetime_complete - trial.datetime_start).total_seconds()
+
+
+def study_summary(study: optuna.Study) -> dict[str, Any]:
+    """One results-table row: sampler, seed, best value, completed/pruned/failed counts, times, machine."""
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    durations = [s for t in trials if (s := trial_seconds(t)) is not None]
+    starts = [t.datetime_start for t in trials if t.datetime_start is not None]
+    ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
+    span = (max(ends) - min(starts)).total_seconds() if starts and ends else None
+    attrs = study.user_attrs
+    machine = attrs.get("machine", {})
+    return {
+        "study": study.study_name,
+        "sampler": attrs.get("sampler", study.study_name.split("-seed")[0]),
+        "seed": attrs.get("seed"),
+        "best_age_accuracy": max((t.value for t in complete), default=float("nan")),
+        "best_trial": max(complete, key=lambda t: t.value).number if complete else None,
+        "n_trials": sum(t.state in COUNTED_STATES for t in trials),
+        "completed": len(complete),
+        "pruned": sum(t.state == TrialState.PRUNED for t in trials),
+        "failed": sum(t.state == TrialState.FAIL for t in trials),
+        "wall_time_s": attrs.get("wall_time_s", span),
+        "trial_time_s": sum(durations),
+        "cpu_time_s": attrs.get("cpu_time_s"),
+        "median_trial_s": statistics.median(durations) if durations else None,
+        "n_epochs": attrs.get("n_epochs"),
+        "data": attrs.get("data_source"),
+        "machine": machine_label(machine) if machine else "",
+    }
+
+
+def load_studies(storage: str | optuna.storages.BaseStorage, prefix: str = "") -> list[optuna.Study]:
+    """Every study in ``storage`` whose name follows ``study_name`` (optionally with ``prefix``), sorted."""
+    if isinstance(storage, str):
+        storage = open_storage(storage)
+    names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False))
+    wanted = []
+    for name in names:
+        base = name.removeprefix(f"{prefix}-") if prefix else name
+        sampler, _, seed = base.partition("-seed")
+        if sampler in SAMPLERS and seed.isdigit() and (not prefix or name.startswith(f"{prefix}-")):
+            wanted.append(optuna.load_study(study_name=name, storage=storage))
+    return wanted
+
+
+def format_best_trial(study: optuna.Study) -> str:
+    """The original notebook's printout: study statistics, then the best trial's value and params."""
+    trials = study.get_trials(deepcopy=False)
+    pruned = [t for t in trials if t.state == TrialState.PRUNED]
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    lines = [
+        "Study statistics: ",
+        f"  Number of finished trials:  {len(pruned) + len(complete)}",
+        f"  Number of pruned trials:  {len(pruned)}",
+        f"  Number of complete trials:  {len(complete)}",
+    ]
+    if not complete:
+        return "\n".join([*lines, "No trial completed yet."])
+    best = study.best_trial
+    lines += ["Best trial:", f"  Value:  {best.value}", "  Params: "]
+    lines += [f"    {key}: {value}" for key, value in best.params.items()]
+    return "\n".join(lines)
