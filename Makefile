@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
-.PHONY: setup lab test course bench lint clean
+.PHONY: setup lab test course bench lint site first-run clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -36,6 +36,12 @@ course: setup  ## execute every notebook in full mode into build/
 
 bench: setup  ## the speed benchmarks (QUICK=1: synthetic data, under 2 minutes)
 	$(PY) -m benchmarks $(if $(QUICK),--quick,)
+
+site: setup  ## execute every notebook (full mode; FAST=1 for fast) and render build/site/
+	$(PY) tools/build_site.py $(if $(FAST),--fast,)
+
+first-run:  ## what a new learner does: clone, set up, run notebook 01, then 06 in fast mode (timed)
+	bash tools/first_run.sh
 
 clean:
 	rm -rf build .pytest_cache

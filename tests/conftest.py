@@ -20,6 +20,12 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TUTORIAL_UTILS_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
+@pytest.fixture(scope="session")
+def executed_dir(tmp_path_factory) -> Path:
+    """Where the notebook tests leave executed copies (with a timings.json), so the site test can reuse them."""
+    return tmp_path_factory.mktemp("executed")
+
+
 @pytest.fixture
 def real_data_path() -> Path:
     if not REAL_DATA.exists():
