@@ -1,0 +1,157 @@
+"""What every benchmark shares: the data to train on, the network under test, fair timing and the CSV stamp.
+
+Timings on a shared machine are noisy, so every comparison is run side by side in one process, interleaved
+(A B A B ...), repeated, and summarised by its median and spread (min-max), never by one lucky run.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import importlib.metadata
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+REAL_DATA = REPO.parent / "shared" / "data" / "age_gender.csv.gz"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+# The original study's best trial: 5 FC layers 55-53-62-62-28, last_fc 55, Adam, lr 0.00268, 24x24, batch 128.
+# Its dropout rates do not change the cost of an epoch; 0.2 stands in for them.
+BEST_PARAMS = {
+    "num_fc_layers": 5,
+    **{f"fc_output_feat_{i}": w for i, w in enumerate((55, 53, 62, 62, 28))},
+    **{f"fc_dropout_{i}": 0.2 for i in range(5)},
+    "last_fc": 55,
+    "optimizer": "Adam",
+    "lr": 0.00268,
+}
+IMAGE_SIDE = 24
+BATCH_SIZE = 128
+QUICK_SYNTHETIC_ROWS = 2000
+FULL_SYNTHETIC_ROWS = 23705  # the real file's row count, when the real file is absent
+VERSIONED = ("torch", "numpy", "pandas", "optuna", "scikit-optimize", "scikit-learn")
+
+
+def load_faces(quick: bool, verbose: bool = False, rows: int | None = None):
+    """Real faces in full mode when the file is there (the benchmark's claim is about real data), else synthetic.
+
+    Quick mode always uses a small synthetic set (``rows`` of them) so the suite runs anywhere in seconds.
+    """
+    from tutorial_utils.data import load_age_gender
+
+    if not quick and REAL_DATA.exists():
+        return load_age_gender(REAL_DATA, verbose=verbose)
+    return _synthetic_faces(rows or (QUICK_SYNTHETIC_ROWS if quick else FULL_SYNTHETIC_ROWS))
+
+
+@functools.cache
+def _synthetic_faces(rows: int):
+    """Drawn once per process: several benchmarks of one run share the same synthetic set."""
+    from tutorial_utils.data import faces_from_frame
+    from tutorial_utils.synthetic import make_synthetic_faces
+
+    faces = faces_from_frame(make_synthetic_faces(rows, seed=0), source=f"synthetic(n={rows})")
+    faces.is_synthetic = True
+    return faces
+
+
+def data_label(faces) -> str:
+    return f"synthetic ({len(faces)} rows)" if faces.is_synthetic else f"real CSV ({len(faces)} rows)"
+
+
+def timed(fn: Callable[[], object], sync: Callable[[], None] | None = None) -> float:
+    """Wall seconds of one call (``sync`` waits for a GPU, so queued kernels are counted)."""
+    return timed_both(fn, sync)[0]
+
+
+def timed_both(fn: Callable[[], object], sync: Callable[[], None] | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds of one call. CPU time is this process's: on a machine shared with other jobs it
+    barely moves when they steal the cores, so it is the steadier measure for single-threaded work."""
+    if sync:
+        sync()
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    if sync:
+        sync()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def interleaved(
+    candidates: dict[str, Callable[[], object]], repeats: int, sync=None
+) -> dict[str, dict[str, list[float]]]:
+    """Time each candidate ``repeats`` times in turn (A B A B ...), so drifting machine load hits all alike.
+
+    Returns ``{name: {"wall": [...], "cpu": [...]}}``.
+    """
+    times = {name: {"wall": [], "cpu": []} for name in candidates}
+    for _ in range(repeats):
+        for name, fn in candidates.items():
+            wall, cpu = timed_both(fn, sync)
+            times[name]["wall"].append(wall)
+            times[name]["cpu"].append(cpu)
+    return times
+
+
+def summary(values: Sequence[float]) -> dict[str, float]:
+    """Median with the spread (min, max) and the number of repeats behind it."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def paired_ratios(slow: Sequence[float], fast: Sequence[float]) -> list[float]:
+    """Ratio per repeat (each pair ran back to back), so a load spike hits both sides of one ratio."""
+    return [s / f for s, f in zip(slow, fast, strict=True)]
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.get_device_name(0)
+    return cpu_model()
+
+
+def environment_stamp(device: str = "cpu") -> dict[str, object]:
+    """Machine, library versions and date: the columns every results CSV carries, so numbers stay comparable."""
+    import torch
+
+    stamp: dict[str, object] = {
+        "date_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "machine": platform.node(),
+        "device": device,
+        "device_name": device_name(device),
+        "cpu_cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+    }
+    for package in VERSIONED:
+        try:
+            stamp[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            stamp[package] = "absent"
+    return stamp
+
+
+def stamped(frame: pd.DataFrame, device: str = "cpu") -> pd.DataFrame:
+    """``frame`` with the environment columns appended (same values on every row)."""
+    out = frame.copy()
+    for key, value in environment_stamp(device).items():
+        if key not in out.columns:
+            out[key] = value
+    return out

@@ -1,0 +1,146 @@
+"""The benchmarks keep working: the quick suite runs end to end, and what they compare is a fair comparison.
+
+No timing targets here (those live in benchmarks/README.md); these tests check behaviour that could break:
+the runner's exit code and tables, the FLOP count, and that the classic pipeline feeds the network the same
+numbers as ours.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import REPO
+from tutorial_utils.models import MultiHeadFCNet
+from tutorial_utils.prepare import prepare_faces
+from tutorial_utils.training import multi_head_loss
+
+sys.path.insert(0, str(REPO))  # benchmarks/ is a folder of the checkout, not part of the installed package
+from benchmarks import bench_study  # noqa: E402
+from benchmarks.bench_epoch import ClassicFaceDataset, layer_widths, train_flops_per_sample, train_split  # noqa: E402
+from benchmarks.common import BEST_PARAMS, load_faces  # noqa: E402
+
+QUICK_LIMIT_S = 900  # generous: the shared test machine can be many times slower than an idle one
+ENV_COLUMNS = {"date_utc", "machine", "device_name", "cpu_cores", "torch", "numpy", "optuna", "mode"}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """``python -m benchmarks --quick`` once, writing its CSVs to a temporary folder."""
+    out = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--csv-dir", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=QUICK_LIMIT_S,
+    )
+    return done, out
+
+
+@pytest.mark.slow
+def test_quick_suite_exits_cleanly_and_prints_every_table(quick_run):
+    done, _ = quick_run
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for name in ("epoch", "threads", "sampler_overhead", "study"):
+        assert f"== {name}:" in done.stdout
+    assert "FAILED" not in done.stderr
+
+
+@pytest.mark.slow
+def test_quick_epoch_table_compares_classic_ours_and_limits(quick_run):
+    _, out = quick_run
+    table = pd.read_csv(out / "epoch.csv")
+    assert ENV_COLUMNS <= set(table.columns)
+    assert set(table["mode"]) == {"quick"}
+    pipelines = list(table["pipeline"])
+    assert any(p.startswith("classic") for p in pipelines) and any(p.startswith("ours") for p in pipelines)
+    assert sum(p.startswith("limit") for p in pipelines) == 2
+    assert (table["epoch_s_median"] > 0).all() and (table["gflops"] > 0).all()
+    ours = table[table["pipeline"].str.startswith("ours")].iloc[0]
+    assert ours["speedup_median"] == pytest.approx(1.0)
+    limits = table[table["pipeline"].str.startswith("limit")]
+    # No pipeline can beat the arithmetic it must do at the fastest measured matmul rate.
+    measured = table[~table["pipeline"].str.startswith("limit")]
+    assert (measured["epoch_s_median"] > limits["epoch_s_min"].min()).all()
+    assert table["n_train"].nunique() == 1
+
+
+@pytest.mark.slow
+def test_quick_threads_table_has_every_setting(quick_run):
+    _, out = quick_run
+    table = pd.read_csv(out / "threads.csv")
+    assert list(table["setting"]) == ["1", "2", "torch default", "course default"]
+    assert list(table["threads"][:2]) == [1, 2]
+    assert (table["epoch_wall_s_median"] > 0).all()
+    assert table.loc[0, "speedup_vs_1_thread_median"] == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_quick_sampler_overhead_covers_samplers_and_history_sizes(quick_run):
+    _, out = quick_run
+    table = pd.read_csv(out / "sampler_overhead.csv")
+    assert {"Random", "TPE", "GP", "Skopt ET", "Skopt GP"} <= set(table["sampler"])
+    assert table.groupby("sampler")["finished_trials"].nunique().min() >= 2
+    assert (table["choose_cpu_s_median"] > 0).all() and (table["share_of_trial_pct"] > 0).all()
+    # A GP surrogate costs more to fit than drawing at random: the ordering learners are told about.
+    by = table.groupby("sampler")["choose_cpu_s_median"].median()
+    assert by["GP"] > by["Random"] and by["Skopt GP"] > by["Random"]
+
+
+@pytest.mark.slow
+def test_quick_mode_never_runs_the_whole_study(quick_run):
+    _, out = quick_run
+    table = pd.read_csv(out / "study.csv")
+    assert table["wall_time_s"].isna().all()
+    assert "quick" in table["source"].iloc[0]
+
+
+def test_flop_count_matches_torch_flop_counter():
+    """Our forward+backward FLOP formula equals what torch counts for one real training step."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = MultiHeadFCNet.from_params(BEST_PARAMS, 24 * 24)
+    x, y = torch.randn(128, 24 * 24), torch.zeros(128, 3, dtype=torch.long)
+    with FlopCounterMode(display=False) as counter:
+        multi_head_loss(model(x), y).backward()
+    assert train_flops_per_sample(layer_widths(BEST_PARAMS, 24 * 24)) * 128 == counter.get_total_flops()
+
+
+@pytest.mark.parametrize("resize_with, atol", [("torch", 1e-5), ("pil", 0.02)])
+def test_classic_dataset_feeds_the_same_inputs_as_ours(resize_with, atol):
+    """The baseline does the same preprocessing per sample that prepare_faces does once: same rows, same values."""
+    faces = load_faces(quick=True, rows=300)
+    ours = prepare_faces(faces, image_side=24)
+    images, labels = train_split(faces)
+    classic = ClassicFaceDataset(images, labels, side=24, resize_with=resize_with)
+    assert len(classic) == len(ours.x_train)
+    for i in (0, 7, len(classic) - 1):
+        x, age, eth, gender = classic[i]
+        assert x.shape == (1, 24, 24)
+        np.testing.assert_allclose(x.reshape(-1).numpy(), ours.x_train[i].numpy(), atol=atol)
+        assert [age, eth, gender] == ours.y_train[i].tolist()
+
+
+def test_study_benchmark_reads_recorded_skopt_studies(tmp_path):
+    recorded = tmp_path / "comparison_studies.csv"
+    pd.DataFrame(
+        {
+            "study": ["skopt-0", "skopt-1", "random-0", "skopt-2"],
+            "sampler": ["SkoptSampler", "SkoptSampler", "RandomSampler", "SkoptSampler"],
+            "n_trials": [100] * 4,
+            "wall_time_s": [300.0, 500.0, 50.0, 400.0],
+        }
+    ).to_csv(recorded, index=False)
+    table = bench_study.recorded_skopt_studies(recorded)
+    assert list(table["study"]) == ["skopt-0", "skopt-1", "skopt-2"]
+    summary = bench_study.run(quick=False, recorded_path=recorded).iloc[-1]
+    assert (summary["wall_time_s"], summary["wall_time_s_min"], summary["wall_time_s_max"]) == (400.0, 300.0, 500.0)
+    assert bench_study.recorded_skopt_studies(tmp_path / "absent.csv") is None
+    missing = bench_study.run(quick=False, recorded_path=tmp_path / "absent.csv")
+    assert missing["wall_time_s"].isna().all()  # not recorded and not asked to run: says so, runs nothing
