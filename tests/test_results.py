@@ -397,12 +397,16 @@ def test_face_net_rebuilt_and_retrained_from_best_params_yaml_alone(tiny_faces, 
         "valid_ethnicity",
         "valid_gender",
         "valid_all",
+        "valid_mean",
         "test_age",
         "test_ethnicity",
         "test_gender",
         "test_all",
+        "test_mean",
     ]
     assert again["epochs"].item() == 2
+    heads = again[["test_age", "test_ethnicity", "test_gender"]].iloc[0]
+    assert again["test_mean"].item() == pytest.approx(heads.mean())
 
     several = retrain_best(yaml_path, split.tuning, seeds=[0, 1, 2], batch_size=64)
     assert several["seed"].tolist() == [0, 1, 2]
