@@ -434,6 +434,7 @@ def test_cache_checksum_catches_changed_arrays(cached_source):
 # ----------------------------------------------------------------------------------------------- real data
 
 
+@pytest.mark.slow
 def test_real_file_rows_and_label_counts(real_data_path):
     faces = load_age_gender(real_data_path)
     assert len(faces) == 23705 and faces.images.shape == (23705, 48, 48) and faces.images.dtype == np.uint8
@@ -445,6 +446,7 @@ def test_real_file_rows_and_label_counts(real_data_path):
     assert not faces.is_synthetic and faces.images.std() > 20  # real faces, not a constant image
 
 
+@pytest.mark.slow
 def test_real_file_sample_rows_equal_a_naive_parse(real_data_path):
     """Spot-check rows (first, last, the one whose file name has a space) against a plain-Python parse."""
     with gzip.open(real_data_path, "rt") as f:
