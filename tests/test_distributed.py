@@ -27,15 +27,19 @@ from tutorial_utils.distributed import (
 WORKER_TIMEOUT_S = 60  # generous for a 2-core machine shared with other jobs; the runs take ~2 s
 
 
-def run_cli(*args: str, timeout: float = 40) -> tuple[subprocess.CompletedProcess, float]:
+# The two commands a learner or a team starts against a storage URL: the toy worker of notebook 09 and the
+# face-network runner. Both must turn a bad URL into one readable line and a non-zero exit, quickly.
+ENTRY_POINTS = {
+    "worker": ["-m", "tutorial_utils.distributed", "--study", "s", "--n-trials", "1", "--objective", "sleep"],
+    "runner": ["-m", "tutorial_utils", "run", "--sampler", "random", "--n-trials", "1", "--epochs", "1",
+               "--data", "synthetic", "--quiet"],
+}  # fmt: skip
+
+
+def run_cli(entry: str, url: str, timeout: float = 40) -> tuple[subprocess.CompletedProcess, float]:
     start = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "tutorial_utils.distributed", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-    )
+    cmd = [sys.executable, *ENTRY_POINTS[entry], "--storage", url]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
     return done, time.monotonic() - start
 
 
@@ -112,20 +116,20 @@ def test_masked_hides_the_password_even_in_unparseable_urls():
 def assert_readable_failure(
     done: subprocess.CompletedProcess, elapsed: float, *needles: str, limit: float = 20
 ):
-    assert done.returncode != 0, "a worker that can't use its storage must exit non-zero"
+    assert done.returncode != 0, "a command that can't use its storage must exit non-zero"
     assert "Traceback" not in done.stderr, f"expected one readable line, got a traceback:\n{done.stderr}"
-    assert done.stderr.startswith("error: "), done.stderr
+    first = done.stderr.strip().splitlines()[0]
+    assert first.startswith(("error: ", "python -m tutorial_utils: error: ")), done.stderr
     for needle in needles:
         assert needle in done.stderr, f"{needle!r} not in {done.stderr!r}"
-    assert "s3cret" not in done.stderr
+    assert "s3cret" not in done.stderr, "the password must not be printed"
     assert elapsed < limit, f"took {elapsed:.1f} s; every wait must be bounded"
 
 
 @pytest.mark.timeout(60)
-def test_worker_cli_malformed_url_exits_nonzero_with_readable_error():
-    done, elapsed = run_cli(
-        "--storage", "postgresql://hpo:s3cret@127.0.0.1:port/hpo", "--study", "s", "--n-trials", "1"
-    )
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_malformed_url_exits_nonzero_with_readable_error(entry):
+    done, elapsed = run_cli(entry, "postgresql://hpo:s3cret@127.0.0.1:port/hpo")
     assert_readable_failure(
         done, elapsed, "Malformed storage URL", "postgresql+psycopg2://USER:PASSWORD@HOST"
     )
@@ -138,16 +142,16 @@ def _free_port() -> int:
 
 
 @pytest.mark.timeout(60)
-def test_worker_cli_unreachable_server_refused():
-    url = f"postgresql+psycopg2://hpo:s3cret@127.0.0.1:{_free_port()}/hpo"
-    done, elapsed = run_cli("--storage", url, "--study", "s", "--n-trials", "1")
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_unreachable_server_refused(entry):
+    done, elapsed = run_cli(entry, f"postgresql+psycopg2://hpo:s3cret@127.0.0.1:{_free_port()}/hpo")
     assert_readable_failure(done, elapsed, "nothing listens on 127.0.0.1:")
 
 
 @pytest.mark.timeout(60)
-def test_worker_cli_unknown_host():
-    url = "postgresql+psycopg2://hpo:s3cret@no-such-host.invalid:5432/hpo"
-    done, elapsed = run_cli("--storage", url, "--study", "s", "--n-trials", "1")
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_unknown_host(entry):
+    done, elapsed = run_cli(entry, "postgresql+psycopg2://hpo:s3cret@no-such-host.invalid:5432/hpo")
     assert done.returncode != 0 and "Traceback" not in done.stderr
     # Resolvers differ: most say "not found" at once; one that stalls is cut by the worker's own deadline.
     assert "not found (DNS)" in done.stderr or "did not finish within" in done.stderr, done.stderr
@@ -155,13 +159,15 @@ def test_worker_cli_unknown_host():
 
 
 @pytest.mark.timeout(60)
-def test_worker_cli_silent_host_times_out_instead_of_hanging():
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_silent_host_times_out_instead_of_hanging(entry):
     """A host that accepts TCP but never answers (a firewall, a stuck server): connect_timeout must fire."""
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
-        url = f"postgresql+psycopg2://hpo:s3cret@127.0.0.1:{silent.getsockname()[1]}/hpo"
-        done, elapsed = run_cli("--storage", url, "--study", "s", "--n-trials", "1")
+        done, elapsed = run_cli(
+            entry, f"postgresql+psycopg2://hpo:s3cret@127.0.0.1:{silent.getsockname()[1]}/hpo"
+        )
     assert_readable_failure(done, elapsed, "no answer from 127.0.0.1:", "timeout")
 
 
@@ -173,9 +179,7 @@ def test_sqlite_write_lock_gives_database_is_locked(tmp_path):
     blocker = sqlite3.connect(path, timeout=0)
     blocker.execute("BEGIN IMMEDIATE")  # another worker in the middle of a write
     try:
-        done, elapsed = run_cli(
-            "--storage", f"sqlite:///{path}", "--study", "s", "--n-trials", "1", "--objective", "sleep"
-        )
+        done, elapsed = run_cli("worker", f"sqlite:///{path}")
     finally:
         blocker.rollback()
         blocker.close()
