@@ -22,7 +22,13 @@ from tutorial_utils.training import multi_head_loss
 
 sys.path.insert(0, str(REPO))  # benchmarks/ is a folder of the checkout, not part of the installed package
 from benchmarks import bench_study  # noqa: E402
-from benchmarks.bench_epoch import ClassicFaceDataset, layer_widths, train_flops_per_sample, train_split  # noqa: E402
+from benchmarks.bench_epoch import (  # noqa: E402
+    ClassicFaceDataset,
+    ClassicFrameDataset,
+    layer_widths,
+    train_flops_per_sample,
+    train_split,
+)
 from benchmarks.common import BEST_PARAMS, load_faces  # noqa: E402
 
 QUICK_LIMIT_S = 900  # generous: the shared test machine can be many times slower than an idle one
@@ -125,6 +131,15 @@ def test_classic_dataset_feeds_the_same_inputs_as_ours(resize_with, atol):
         assert x.shape == (1, 24, 24)
         np.testing.assert_allclose(x.reshape(-1).numpy(), ours.x_train[i].numpy(), atol=atol)
         assert [age, eth, gender] == ours.y_train[i].tolist()
+
+
+def test_dataframe_variant_of_the_baseline_matches_too():
+    faces = load_faces(quick=True, rows=300)
+    ours = prepare_faces(faces, image_side=24)
+    classic = ClassicFrameDataset(*train_split(faces), side=24)
+    x, *label = classic[5]
+    np.testing.assert_allclose(x.reshape(-1).numpy(), ours.x_train[5].numpy(), atol=1e-5)
+    assert label == ours.y_train[5].tolist()
 
 
 def test_study_benchmark_reads_recorded_skopt_studies(tmp_path):
