@@ -417,3 +417,19 @@ def test_face_net_rebuilt_and_retrained_from_best_params_yaml_alone(tiny_faces, 
     del record["user_attrs"]["epochs_trained"]
     with pytest.raises(ValueError, match="n_epochs"):
         retrain_best(record, split.tuning, seeds=[0])
+
+
+def test_live_sampler_settings_and_seed_are_read_from_the_object():
+    from tutorial_utils.samplers import SkoptSampler
+
+    study = optuna.create_study(direction="maximize", sampler=SkoptSampler(seed=7, n_startup_trials=2))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    row = results.compare_studies([study]).iloc[0]
+    assert (row["sampler"], row["seed"], row["pruner"]) == ("SkoptSampler", 7, "MedianPruner")
+    settings = results.study_stats(study)["sampler"]["settings"]
+    assert settings["n_startup_trials"] == 2 and settings["seed"] == 7
+    # Optuna's own samplers do not keep their seed: unknown unless record_setup stored it.
+    tpe = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=7))
+    assert pd.isna(results.compare_studies([tpe]).iloc[0]["seed"])
+    results.record_setup(tpe, seed=7)
+    assert results.compare_studies([tpe]).iloc[0]["seed"] == 7
