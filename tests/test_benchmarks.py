@@ -159,3 +159,16 @@ def test_study_benchmark_reads_recorded_skopt_studies(tmp_path):
     assert bench_study.recorded_skopt_studies(tmp_path / "absent.csv") is None
     missing = bench_study.run(quick=False, recorded_path=tmp_path / "absent.csv")
     assert missing["wall_time_s"].isna().all()  # not recorded and not asked to run: says so, runs nothing
+
+
+@pytest.mark.slow
+def test_report_turns_the_recorded_csvs_into_markdown_tables(quick_run):
+    from benchmarks.report import SECTIONS, render
+
+    _, out = quick_run
+    text = render(out)
+    assert "_Not recorded yet._" not in text
+    for title, _ in SECTIONS.values():
+        assert f"### {title}" in text
+    assert "| ours: device-resident train_epoch |" in text
+    assert "epoch: ours >= 5x faster than" in text  # the targets table judges the recorded ratio
