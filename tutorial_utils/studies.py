@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.samplers import BaseSampler
@@ -24,6 +24,9 @@ from optuna.study import MaxTrialsCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from .distributed import StorageError, make_storage
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SAMPLERS = ("skopt", "random", "tpe", "gp")
 PRUNERS = ("median", "none")
@@ -97,6 +100,18 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
     if not url:
         return None
     return make_storage(url)
+
+
+def storage_for(name: str, location: str | os.PathLike | None) -> str | None:
+    """The storage URL of study ``name``: ``location`` itself when it is a URL (or None: in memory), else
+    ``<location>/<name>.db`` for a folder, the runner's layout of one SQLite file per study (so parallel
+    studies never wait on one file's lock)."""
+    if location is None or str(location) == "":
+        return None
+    text = str(location)
+    if "://" in text or text.startswith("journal:"):
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve() / f'{name}.db'}"
 
 
 # ------------------------------------------------------------------------------------------ machine
@@ -241,17 +256,20 @@ def run_study(
         "data_source": Path(str(data.source)).name if not data.is_synthetic else str(data.source),
     }
     _check_same_settings(study, identity)
+    done = counted_trials(study)
+    if done >= spec.n_trials:
+        if progress:
+            ran_on = machine_label(study.user_attrs.get("machine", {})) or "an unknown machine"
+            print(f"{spec.name}: LOADED from storage, {done} finished trials (budget {spec.n_trials}), run on {ran_on}.")
+        return study
     for key, value in identity.items():
         study.set_user_attr(key, value)
     study.set_user_attr("n_trials_budget", spec.n_trials)
     study.set_user_attr("is_synthetic", bool(data.is_synthetic))
     study.set_user_attr("machine", machine_info(device if device is not None else data.device))
-
-    remaining = spec.n_trials - counted_trials(study)
-    if remaining <= 0:
-        if progress:
-            print(f"{spec.name}: already holds {counted_trials(study)} finished trials (budget {spec.n_trials}); nothing to run.")
-        return study
+    remaining = spec.n_trials - done
+    if progress and done:
+        print(f"{spec.name}: RESUMING, {done} finished trials in storage, running {remaining} more.")
     objective = _timed(make_objective(data, n_epochs=spec.n_epochs, batch_size=spec.batch_size, seed=spec.seed * 1000))
     callbacks: list[Callable] = [MaxTrialsCallback(spec.n_trials, states=COUNTED_STATES)]
     bar = _ProgressBar(spec.name, spec.n_trials, study) if progress else None
@@ -353,7 +371,8 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
         "failed": sum(t.state == TrialState.FAIL for t in trials),
         "wall_time_s": attrs.get("wall_time_s", span),
         "trial_time_s": sum(durations),
-        "cpu_time_s": attrs.get("cpu_time_s"),
+        # A study still running has no study-level CPU time yet: its trials' CPU times are the best estimate.
+        "cpu_time_s": attrs.get("cpu_time_s") or sum(t.user_attrs.get("cpu_time_s", 0.0) for t in trials) or None,
         "median_trial_s": statistics.median(durations) if durations else None,
         "n_epochs": attrs.get("n_epochs"),
         "data": attrs.get("data_source"),
@@ -361,16 +380,20 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
     }
 
 
-def load_studies(storage: str | optuna.storages.BaseStorage, prefix: str = "") -> list[optuna.Study]:
-    """Every study in ``storage`` whose name follows ``study_name`` (optionally with ``prefix``), sorted."""
-    if isinstance(storage, str):
-        storage = open_storage(storage)
-    names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False))
+def load_studies(location: str | os.PathLike | optuna.storages.BaseStorage, prefix: str = "") -> list[optuna.Study]:
+    """Every study named like ``study_name`` (optionally with ``prefix``), sorted by name, from a storage URL
+    or from a folder of the runner's per-study SQLite files."""
+    if isinstance(location, (str, os.PathLike)) and Path(location).is_dir():
+        found = [s for db in sorted(Path(location).glob("*.db")) for s in load_studies(f"sqlite:///{db.resolve()}", prefix)]
+        return sorted(found, key=lambda s: s.study_name)
+    storage = open_storage(str(location)) if isinstance(location, (str, os.PathLike)) else location
+    names = sorted(optuna.get_all_study_names(storage))
     wanted = []
     for name in names:
-        base = name.removeprefix(f"{prefix}-") if prefix else name
-        sampler, _, seed = base.partition("-seed")
-        if sampler in SAMPLERS and seed.isdigit() and (not prefix or name.startswith(f"{prefix}-")):
+        if prefix and not name.startswith(f"{prefix}-"):
+            continue
+        sampler, _, seed = name.removeprefix(f"{prefix}-" if prefix else "").partition("-seed")
+        if sampler in SAMPLERS and seed.isdigit():
             wanted.append(optuna.load_study(study_name=name, storage=storage))
     return wanted
 
@@ -392,3 +415,68 @@ def format_best_trial(study: optuna.Study) -> str:
     lines += ["Best trial:", f"  Value:  {best.value}", "  Params: "]
     lines += [f"    {key}: {value}" for key, value in best.params.items()]
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ comparison
+
+
+def sampler_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per sampler, over its studies (seeds): best accuracy mean, sd, min, max; mean completed/pruned; times."""
+    import pandas as pd
+
+    def sd(x: pd.Series) -> float:
+        return float(x.std(ddof=1)) if len(x) > 1 else float("nan")
+
+    order = [s for s in SAMPLERS if s in set(rows["sampler"])]
+    grouped = rows.groupby("sampler")
+    table = pd.DataFrame(
+        {
+            "studies": grouped.size(),
+            "best_mean": grouped["best_age_accuracy"].mean(),
+            "best_sd": grouped["best_age_accuracy"].agg(sd),
+            "best_min": grouped["best_age_accuracy"].min(),
+            "best_max": grouped["best_age_accuracy"].max(),
+            "completed_mean": grouped["completed"].mean(),
+            "pruned_mean": grouped["pruned"].mean(),
+            "wall_min_mean": grouped["wall_time_s"].mean() / 60,
+            "cpu_min_mean": grouped["cpu_time_s"].mean() / 60,
+        }
+    )
+    return table.loc[order]
+
+
+def compare_two_samplers(rows: pd.DataFrame, a: str = "skopt", b: str = "random") -> dict[str, Any]:
+    """Does sampler ``a`` beat ``b`` on best accuracy? Paired by seed (Wilcoxon signed-rank and an exact
+    sign-flip permutation test on the mean difference) and unpaired (Mann-Whitney U), all two-sided.
+
+    With n seeds no test can give p below its floor (``*_p_floor``): with 3 seeds a sign-flip test cannot go
+    below 0.25, so "not significant" there means "too few seeds to tell", not "no difference".
+    """
+    import itertools
+    import math
+
+    import numpy as np
+    from scipy import stats
+
+    best = rows.pivot_table(index="seed", columns="sampler", values="best_age_accuracy")
+    if a not in best or b not in best:
+        raise ValueError(f"need studies of both {a!r} and {b!r}; have {sorted(best.columns)}")
+    paired = best[[a, b]].dropna()
+    diffs = (paired[a] - paired[b]).to_numpy()
+    n = len(diffs)
+    out: dict[str, Any] = {
+        "a": a, "b": b, "seeds": [int(k) for k in paired.index], "n_pairs": n,
+        "mean_diff": float(diffs.mean()) if n else float("nan"),
+        "a_wins": int((diffs > 0).sum()), "b_wins": int((diffs < 0).sum()),
+    }
+    if n:
+        flips = np.array(list(itertools.product((1, -1), repeat=n)))
+        null = np.abs((flips * diffs).mean(axis=1))
+        out["permutation_p"] = float((null >= abs(diffs.mean()) - 1e-12).mean())
+        out["permutation_p_floor"] = 2 / 2**n if n else float("nan")
+        out["wilcoxon_p"] = float(stats.wilcoxon(diffs, method="exact").pvalue) if np.any(diffs) else 1.0
+    va, vb = rows.loc[rows.sampler == a, "best_age_accuracy"], rows.loc[rows.sampler == b, "best_age_accuracy"]
+    if len(va) and len(vb):
+        out["mannwhitney_p"] = float(stats.mannwhitneyu(va, vb, alternative="two-sided", method="exact").pvalue)
+        out["mannwhitney_p_floor"] = 2 / math.comb(len(va) + len(vb), len(va))
+    return out
