@@ -10,7 +10,8 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
-from skopt.learning import ExtraTreesRegressor
+from skopt.learning import ExtraTreesRegressor, GaussianProcessRegressor
+from skopt.learning.gaussian_process.kernels import ConstantKernel, Matern
 
 from tutorial_utils.samplers import (
     IndependentSamplingWarning,
@@ -373,9 +374,36 @@ def _mean_best(make_sampler, objective, n_trials=30, seeds=range(5)) -> float:
     return float(np.mean(bests))
 
 
+# The quality test's "ET version": ExtraTrees with leaves of one sample. skopt's "ET" (leaves of >= 3
+# samples, the original study's setting) averages 30 points into a few flat boxes and, on this function at
+# this budget, does *not* beat random search on average (20 seeds: see notebook 04 and the lead's report).
+ET_LEAF1 = {
+    "base_estimator": ExtraTreesRegressor(n_estimators=50, min_samples_leaf=1),
+    "n_random_starts": 10,
+    "acq_func": "EI",
+    "acq_func_kwargs": {"xi": 0.02},
+    "acq_optimizer_kwargs": {"n_points": 2000},
+}
+# skopt's GP ("GP" builds the same kernel) with one kernel fit instead of three, and EI maximized by sampling.
+GP_EI = {
+    "base_estimator": GaussianProcessRegressor(
+        kernel=ConstantKernel(1.0, (0.01, 1000.0))
+        * Matern(length_scale=[1.0, 1.0], length_scale_bounds=(0.01, 100), nu=2.5),
+        normalize_y=True,
+        noise="gaussian",
+        n_restarts_optimizer=0,
+    ),
+    "n_random_starts": 10,
+    "acq_func": "EI",
+    "acq_optimizer": "sampling",
+    "acq_optimizer_kwargs": {"n_points": 2000},
+}
+
+
 @pytest.mark.slow
-def test_gp_beats_random_search_on_a_2d_function():
-    gp_kwargs = {"base_estimator": "GP", "acq_func": "EI", "n_initial_points": 10}
+def test_gp_and_et_beat_random_search_on_a_2d_function():
     random = _mean_best(lambda s: optuna.samplers.RandomSampler(seed=s), quadratic)
-    gp = _mean_best(lambda s: SkoptSampler(skopt_kwargs=gp_kwargs, seed=s), quadratic)
+    gp = _mean_best(lambda s: SkoptSampler(skopt_kwargs=GP_EI, seed=s), quadratic)
+    et = _mean_best(lambda s: SkoptSampler(skopt_kwargs=ET_LEAF1, seed=s), quadratic)
     assert gp < random, f"GP mean best {gp:.3f} is not below random's {random:.3f}"
+    assert et < random, f"ET mean best {et:.3f} is not below random's {random:.3f}"
