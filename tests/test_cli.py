@@ -8,6 +8,7 @@ import sys
 
 import optuna
 import pytest
+import torch
 
 from conftest import REPO
 from tutorial_utils.cli import EXIT_RUNTIME, EXIT_USAGE, main
@@ -31,6 +32,7 @@ def _fails(argv, capsys) -> tuple[int, str]:
         (["run", "--sampler-kwargs", "{n_startup_trials: 3}"], EXIT_USAGE, "--sampler-kwargs is not valid JSON"),
         (["run", "--sampler", "tpe", "--sampler-kwargs", '{"n_startup": 3}'], EXIT_USAGE, "'tpe' rejects the settings"),
         ([], EXIT_USAGE, "required: command"),
+        (["run", "--device", "gpu0"], EXIT_USAGE, "--device 'gpu0' is not a device name"),
     ],
 )
 def test_bad_arguments_exit_with_a_readable_message(argv, code, message, capsys):
@@ -38,6 +40,12 @@ def test_bad_arguments_exit_with_a_readable_message(argv, code, message, capsys)
     assert exit_code == code
     assert message in err
     assert "Traceback" not in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_asking_for_a_missing_gpu_is_a_readable_error(capsys):
+    code, err = _fails(["run", "--device", "cuda", *TINY], capsys)
+    assert code == EXIT_USAGE and "no CUDA GPU is available here" in err
 
 
 def test_storage_problems_exit_before_any_training(tmp_path, capsys):

@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     import optuna
 
-    from .setup import configure_torch_threads, pick_device
+    from .setup import configure_torch_threads
     from .studies import (
         StudySpec,
         format_best_trial,
@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
     if storage is None and not args.quiet:
         print("Note: no --storage given, the study lives in memory and is lost at exit.")
 
-    device = pick_device(None if args.device == "auto" else args.device)
+    device = _checked_device(args.device)
     configure_torch_threads(args.threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     data = load_study_data(
@@ -120,6 +120,23 @@ def _run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(format_best_trial(study))
     return 0
+
+
+def _checked_device(name: str):
+    """The torch device for ``--device``, or a readable error when that device is not on this machine."""
+    import torch
+
+    from .setup import pick_device
+
+    try:
+        device = pick_device(None if name == "auto" else name)
+    except RuntimeError as exc:
+        raise StudyConfigError(f"--device {name!r} is not a device name ({exc}); use auto, cpu, cuda, cuda:1 or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise StudyConfigError(f"--device {name}: no CUDA GPU is available here; use --device auto or cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise StudyConfigError(f"--device {name}: Apple's MPS is not available here; use --device auto or cpu")
+    return device
 
 
 def _summary(args: argparse.Namespace) -> int:
