@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--synthetic-rows", type=_positive_int, default=None, help="rows of synthetic faces")
     run.add_argument(
         "--storage", default=None, metavar="URL",
-        help="sqlite:///file.db, postgresql://user:pw@host/db or journal:file.log; default: in memory (not saved)",
+        help="sqlite:///file.db, postgresql+psycopg2://user:pw@host/db or journal:file.log; default: in memory (not saved)",
     )
     run.add_argument("--name-prefix", default="", help="studies are named [<prefix>-]<sampler>-seed<k>")
     run.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
