@@ -237,8 +237,10 @@ def test_export_from_journal_file(tmp_path):
     journal = str(tmp_path / "study.log")
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal))
     study = run_toy_study(n_trials=5, seed=1, storage=storage, name="journal")
-    results.export_from_storage(journal, "journal", tmp_path / "out")
+    results.export_from_storage(f"journal:{journal}", "journal", tmp_path / "out")  # the runner's URL form
     assert results.load_best_params(tmp_path / "out")["best_value"] == study.best_value
+    with pytest.raises(KeyError, match=r"no study named 'other'.*\['journal'\]"):
+        results.export_from_storage(f"journal:{journal}", "other", tmp_path / "other")
 
 
 def test_multi_objective_export_needs_a_chosen_trial(tmp_path):

@@ -338,20 +338,28 @@ def export_study(
 def export_from_storage(
     url: str, study_name: str, out_dir: str | os.PathLike, *, best_trial: int | None = None
 ) -> dict[str, Path]:
-    """Export a study straight from a storage URL (sqlite:///..., postgresql://..., a journal file) without
-    running anything. Sampler and seed come from what ``record_setup`` stored, else they are reported unknown.
+    """Export a study straight from a storage URL (``sqlite:///...``, ``postgresql://...``, ``journal:file.log``)
+    without running anything. Sampler and seed come from what the study recorded, else they are reported unknown.
     """
-    study = optuna.load_study(study_name=study_name, storage=_storage(url))
+    study = _load(url, study_name)
     return export_study(study, out_dir, best_trial=best_trial, live=False)
 
 
-def _storage(url: str | optuna.storages.BaseStorage) -> str | optuna.storages.BaseStorage:
-    """A URL as Optuna takes it; a path ending in .log/.jsonl opens a journal file storage."""
-    if isinstance(url, str) and "://" not in url and url.endswith((".log", ".jsonl")):
-        from optuna.storages.journal import JournalFileBackend
+def _open(url: str | optuna.storages.BaseStorage) -> optuna.storages.BaseStorage:
+    """The storage behind a URL, opened the way the runner opens it (journal:..., clear errors)."""
+    if not isinstance(url, str):
+        return url
+    from .distributed import make_storage
 
-        return optuna.storages.JournalStorage(JournalFileBackend(url))
-    return url
+    return make_storage(url)
+
+
+def _load(url: str | optuna.storages.BaseStorage, study_name: str) -> optuna.Study:
+    storage = _open(url)
+    names = optuna.get_all_study_names(storage)
+    if study_name not in names:
+        raise KeyError(f"{url}: no study named {study_name!r}; the storage holds {names}")
+    return optuna.load_study(study_name=study_name, storage=storage)
 
 
 # ----------------------------------------------------------------------------------------------- loading
@@ -478,7 +486,7 @@ COMPARE_COLUMNS = (
 def compare_studies(
     studies: Sequence[optuna.Study] | Mapping[str, optuna.Study] | None = None,
     *,
-    storage: str | None = None,
+    storage: str | optuna.storages.BaseStorage | None = None,
     study_names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """One row per study: sampler, pruner, seed (when known), best value and trial, counts by state, wall time.
@@ -493,8 +501,9 @@ def compare_studies(
         labelled = studies.items() if isinstance(studies, Mapping) else [(s.study_name, s) for s in studies]
         entries = [(label, study, True) for label, study in labelled]
     else:
-        names = list(study_names) if study_names is not None else optuna.get_all_study_names(_storage(storage))
-        entries = [(n, optuna.load_study(study_name=n, storage=_storage(storage)), False) for n in names]
+        opened = _open(storage)
+        names = list(study_names) if study_names is not None else optuna.get_all_study_names(opened)
+        entries = [(n, _load(opened, n), False) for n in names]
     rows = []
     for label, study, live in entries:
         stats = study_stats(study, live=live)
