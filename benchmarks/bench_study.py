@@ -74,19 +74,32 @@ def run(
     """The recorded Skopt studies (one row each, plus their median), or one run here when asked."""
     recorded = None if quick else recorded_skopt_studies(recorded_path)
     if recorded is not None:
-        keep = [c for c in ("study", "sampler", "pruner", "seed", "n_trials", "n_complete", "n_pruned", "best_value", "wall_time_s") if c in recorded.columns]
+        budget = recorded["budget"] if "budget" in recorded.columns else N_TRIALS
+        finished = recorded["n_trials"] >= budget
+        keep = [
+            c
+            for c in (
+                "study", "sampler", "seed", "status", "n_trials", "budget", "completed", "pruned", "n_complete",
+                "n_pruned", "best_age_accuracy", "best_value", "wall_time_s", "cpu_time_s", "median_trial_s",
+            )
+            if c in recorded.columns
+        ]
         rows = recorded[keep].assign(source=f"recorded in {recorded_path.name}").to_dict("records")
-        wall = summary(recorded["wall_time_s"].dropna().tolist())
-        rows.append(
-            {
-                "study": f"median of {wall['n']}",
-                "sampler": "skopt",
-                "wall_time_s": wall["median"],
-                "wall_time_s_min": wall["min"],
-                "wall_time_s_max": wall["max"],
-                "source": "summary",
-            }
-        )
+        if finished.any():
+            wall = summary(recorded.loc[finished, "wall_time_s"].dropna().tolist())
+            rows.append(
+                {
+                    "study": f"median of {wall['n']} finished",
+                    "sampler": "skopt",
+                    "wall_time_s": wall["median"],
+                    "wall_time_s_min": wall["min"],
+                    "wall_time_s_max": wall["max"],
+                    "source": "summary",
+                }
+            )
+        else:
+            rows.append({"study": "none finished", "sampler": "skopt", "wall_time_s": float("nan"),
+                         "source": f"no Skopt study in {recorded_path.name} has reached its {N_TRIALS} trials yet"})
         return pd.DataFrame(rows)
     if quick or not run_study_if_missing:
         why = "quick mode never runs it" if quick else f"{recorded_path.name} holds no Skopt study yet"

@@ -148,7 +148,7 @@ def test_study_benchmark_reads_recorded_skopt_studies(tmp_path):
         {
             "study": ["skopt-0", "skopt-1", "random-0", "skopt-2"],
             "sampler": ["SkoptSampler", "SkoptSampler", "RandomSampler", "SkoptSampler"],
-            "n_trials": [100] * 4,
+            "n_trials": [100, 100, 100, 100],
             "wall_time_s": [300.0, 500.0, 50.0, 400.0],
         }
     ).to_csv(recorded, index=False)
@@ -157,6 +157,13 @@ def test_study_benchmark_reads_recorded_skopt_studies(tmp_path):
     summary = bench_study.run(quick=False, recorded_path=recorded).iloc[-1]
     assert (summary["wall_time_s"], summary["wall_time_s_min"], summary["wall_time_s_max"]) == (400.0, 300.0, 500.0)
     assert bench_study.recorded_skopt_studies(tmp_path / "absent.csv") is None
+    partial = tmp_path / "partial.csv"
+    pd.DataFrame({"study": ["skopt-0"], "sampler": ["skopt"], "n_trials": [7], "budget": [100], "wall_time_s": [99.0]}).to_csv(
+        partial, index=False
+    )
+    unfinished = bench_study.run(quick=False, recorded_path=partial)
+    assert unfinished["wall_time_s"].iloc[-1] != unfinished["wall_time_s"].iloc[-1]  # NaN: no median of partial runs
+    assert "reached" in unfinished["source"].iloc[-1]
     missing = bench_study.run(quick=False, recorded_path=tmp_path / "absent.csv")
     assert missing["wall_time_s"].isna().all()  # not recorded and not asked to run: says so, runs nothing
 
