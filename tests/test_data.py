@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import os
+import threading
 import zipfile
 from pathlib import Path
 
@@ -276,6 +277,13 @@ def test_cut_short_gzip(tmp_path):
     assert "cut.csv.gz" in message and ("cut short" in message or "damaged" in message)
 
 
+def test_no_reader_thread_is_left_behind_after_an_error(tmp_path, small_blocks):
+    path = tmp_path / "bad.csv.gz"
+    write_faces(path, n=30, edit=lambda f: set_pixels(f, 2, lambda t: t[:-1]))
+    load_error(path)
+    assert not [t for t in threading.enumerate() if t.name == "face-csv-reader"]
+
+
 def test_missing_file_names_it(tmp_path):
     missing = tmp_path / "nowhere" / "age_gender.csv"
     with pytest.raises(FileNotFoundError, match="nowhere/age_gender.csv: no such file"):
@@ -320,6 +328,14 @@ def test_discovers_kaggle_zip(workdir, zip_name):
         archive.write(workdir / "age_gender.csv", "age_gender.csv")
     assert find_data_file() == workdir / "data" / zip_name
     assert_matches(load_age_gender(), naive_parse(frame))
+
+
+def test_explicit_folder_is_searched_for_known_names(workdir, tmp_path):
+    frame = write_faces(tmp_path / "mine" / "age_gender.csv.gz", n=3, seed=15)
+    assert find_data_file(tmp_path / "mine") == tmp_path / "mine" / "age_gender.csv.gz"
+    assert_matches(load_age_gender(tmp_path / "mine"), naive_parse(frame))
+    with pytest.raises(FileNotFoundError, match="folder holds none of"):
+        find_data_file(workdir)
 
 
 def test_explicit_path_wins_over_data_folder(workdir, tmp_path):
