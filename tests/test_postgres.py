@@ -24,7 +24,7 @@ from optuna.trial import TrialState
 from test_distributed import ENTRY_POINTS, assert_readable_failure, run_cli
 
 from conftest import REPO
-from tutorial_utils.distributed import make_storage, run_workers, worker_command
+from tutorial_utils.distributed import make_storage, run_workers, wait_for_running_trial, worker_command
 
 pytestmark = [
     pytest.mark.postgres,
@@ -95,20 +95,6 @@ def test_four_workers_share_one_postgres_study(pg_url, study_name):
     )
 
 
-def _wait_for_running_trial(url: str, name: str, proc: subprocess.Popen, timeout: float = 30) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"worker died early: {proc.stderr.read() if proc.stderr else ''}"
-        try:
-            running = [t for t in _trials(url, name) if t.state == TrialState.RUNNING]
-        except KeyError:  # the worker has not created the study yet
-            running = []
-        if running:
-            return running[0].number
-        time.sleep(0.2)
-    raise AssertionError(f"no trial started within {timeout} s")
-
-
 @pytest.mark.timeout(180)
 def test_worker_killed_mid_trial_fails_by_heartbeat_and_is_retried(pg_url, study_name):
     victim = subprocess.Popen(
@@ -121,8 +107,7 @@ def test_worker_killed_mid_trial_fails_by_heartbeat_and_is_retried(pg_url, study
         text=True,
     )
     try:
-        killed_number = _wait_for_running_trial(pg_url, study_name, victim)
-        time.sleep(HEARTBEAT_S)  # let its heartbeat thread write at least once
+        killed_number = wait_for_running_trial(pg_url, study_name, victim, timeout=60)
     finally:
         victim.send_signal(signal.SIGKILL)
         victim.communicate(timeout=10)

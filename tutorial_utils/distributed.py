@@ -421,6 +421,42 @@ def measure_throughput(url: str, objective: str, n_workers: int, n_trials: int, 
             "trials_per_min": round(60 * len(finished) / span, 1), "wall_s": round(wall, 2)}  # fmt: skip
 
 
+HEARTBEAT_SQL = """
+SELECT t.number FROM trials t
+JOIN studies s ON s.study_id = t.study_id
+JOIN trial_heartbeats h ON h.trial_id = t.trial_id
+WHERE s.study_name = :study AND t.state = 'RUNNING'
+ORDER BY t.number
+"""
+
+
+def wait_for_running_trial(
+    url: str, study_name: str, worker: subprocess.Popen | None = None, timeout: float = 60
+) -> int:
+    """Wait until a trial of the study is RUNNING *and* has written a heartbeat; return its number.
+
+    Why the heartbeat: a trial whose worker dies before its first heartbeat has none, and Optuna never
+    fails such a trial as stale. A demo or test that kills a worker must wait for it, not guess a sleep.
+    Optuna has no public reader for heartbeats, hence the SQL on its (stable since v2.x) tables. Raises
+    RuntimeError if ``worker`` exits first, TimeoutError after ``timeout`` seconds.
+    """
+    from sqlalchemy import text
+
+    storage = make_storage(url)
+    if not isinstance(storage, RDBStorage):
+        raise StorageError(f"{url!r} is not an RDB storage: only those record heartbeats")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker is not None and worker.poll() is not None:
+            raise RuntimeError(f"the worker exited (code {worker.returncode}) before its trial started")
+        with storage.engine.connect() as connection:
+            numbers = [row[0] for row in connection.execute(text(HEARTBEAT_SQL), {"study": study_name})]
+        if numbers:
+            return numbers[0]
+        time.sleep(0.1)
+    raise TimeoutError(f"no running trial with a heartbeat in study {study_name!r} after {timeout} s")
+
+
 def _exit_if_stuck(seconds: float, what: str) -> threading.Timer:
     """Last-resort bound on a blocking call (a DNS lookup ignores connect_timeout): print, exit 2."""
 
