@@ -97,7 +97,7 @@ def test_suggest_stays_in_range_and_respects_the_log_scale():
     study = random_study(lambda t: sum(float(v) for v in sample_all(t).values()), n_trials=300)
     lrs = np.array([t.params["learning_rate"] for t in study.trials])
     assert lrs.min() >= 0.03 and lrs.max() <= 0.3
-    # On a log scale half the draws fall below the geometric midpoint (~0.095); linear would put ~17 % there.
+    # On a log scale half the draws fall below the geometric midpoint (~0.095); linear would put ~24 % there.
     below = np.mean(lrs < math.sqrt(0.03 * 0.3))
     assert 0.4 < below < 0.6
     leaves = [t.params["num_leaves"] for t in study.trials]
