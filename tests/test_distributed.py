@@ -21,6 +21,7 @@ from tutorial_utils.distributed import (
     make_storage,
     masked,
     run_workers,
+    wait_for_running_trial,
     worker_command,
 )
 
@@ -184,3 +185,14 @@ def test_sqlite_write_lock_gives_database_is_locked(tmp_path):
         blocker.rollback()
         blocker.close()
     assert_readable_failure(done, elapsed, "database is locked", "use PostgreSQL or a journal file")
+
+
+def test_wait_for_running_trial_needs_an_rdb_storage_and_a_live_worker(tmp_path):
+    with pytest.raises(StorageError, match="only those record heartbeats"):
+        wait_for_running_trial(f"journal:{tmp_path / 'x.log'}", "s", timeout=1)
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait(timeout=30)
+    with pytest.raises(RuntimeError, match="exited"):
+        wait_for_running_trial(f"sqlite:///{tmp_path / 'x.db'}", "s", exited, timeout=10)
+    with pytest.raises(TimeoutError):
+        wait_for_running_trial(f"sqlite:///{tmp_path / 'x.db'}", "s", timeout=0.3)
