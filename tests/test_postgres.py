@@ -186,3 +186,5 @@ def test_notebook_09_uses_postgres_when_reachable(pg_url, tmp_path):
     )
     assert "Shared storage: PostgreSQL" in text
     assert "falling back" not in text
+    assert "failed by its stale heartbeat and re-run as trial" in text, "the fault-tolerance demo ran on PostgreSQL"
+    assert "complete trials, as planned" in text
