@@ -57,15 +57,23 @@ def branin(trial: optuna.Trial) -> float:
 # Distribution conversions
 # ---------------------------------------------------------------------------------------------- #
 
+
+def _odd_step() -> FloatDistribution:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Optuna's note that it moves high onto the grid
+        return FloatDistribution(0.1, 0.95, step=0.25)
+
+
 DISTRIBUTIONS = {
     "float": FloatDistribution(-2.0, 3.0),
     "float_log": FloatDistribution(1e-5, 1e-1, log=True),
     "float_step": FloatDistribution(0.0, 1.0, step=0.1),
-    "float_odd_step": FloatDistribution(0.1, 0.95, step=0.25),  # Optuna snaps high to 0.85
+    "float_odd_step": _odd_step(),  # Optuna snaps high to 0.85
     "int": IntDistribution(4, 8),
     "int_log": IntDistribution(1, 1024, log=True),
     "int_step": IntDistribution(8, 64, step=8),
     "categorical_mixed": CategoricalDistribution(["Adam", None, 3, 2.5, True]),
+    "categorical_binary": CategoricalDistribution([False, True]),
 }
 
 

@@ -97,7 +97,7 @@ def to_skopt_value(distribution: BaseDistribution, value: Any) -> Any:
         if distribution.step is not None:
             k = round((float(value) - distribution.low) / distribution.step)
             return int(min(max(k, 0), _n_steps(distribution)))
-        return float(value)
+        return float(min(max(float(value), distribution.low), distribution.high))
     if isinstance(distribution, IntDistribution):
         if not distribution.log and distribution.step != 1:
             return int(
