@@ -61,7 +61,7 @@ def run(
     seeds: range | list[int] = range(4),
 ) -> pd.DataFrame:
     """One row per (sampler, seed): best value, the trial values in order, and seconds per trial."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # e.g. GPSampler's one-time note about greenlet
     rows = []
     for name, make in samplers.items():
         for seed in seeds:
