@@ -415,3 +415,37 @@ def test_gp_and_et_beat_random_search_on_a_2d_function():
     et = _mean_best(lambda s: SkoptSampler(skopt_kwargs=ET_LEAF1, seed=s), quadratic)
     assert gp < random, f"GP mean best {gp:.3f} is not below random's {random:.3f}"
     assert et < random, f"ET mean best {et:.3f} is not below random's {random:.3f}"
+
+
+# ---------------------------------------------------------------------------------------------- #
+# The script behind notebook 04's closing note
+# ---------------------------------------------------------------------------------------------- #
+
+
+def test_sampler_quality_script_reports_each_samplers_mean_and_sd_over_seeds(tmp_path):
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from conftest import REPO
+
+    csv = tmp_path / "runs.csv"
+    cmd = [sys.executable, "-m", "benchmarks.sampler_quality", "--function", "quadratic", "--trials", "4"]
+    cmd += ["--seeds", "3", "--first-seed", "1", "--samplers", "Random", "TPE", "--csv", str(csv)]
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=True).stdout
+
+    runs = pd.read_csv(csv)
+    assert sorted(runs.seed.unique()) == [1, 2, 3] and set(runs.sampler) == {"Random", "TPE"}
+    for seed in (1, 2, 3):  # each row is the study that sampler and seed really produce
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+        study.optimize(
+            lambda t: (t.suggest_float("x", -10, 10) - 2) ** 2 + (t.suggest_float("y", -10, 10) - 2) ** 2,
+            n_trials=4,
+        )
+        assert runs[(runs.sampler == "Random") & (runs.seed == seed)].best.item() == pytest.approx(
+            study.best_value
+        )
+    random_best = runs[runs.sampler == "Random"].best
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("Random"))
+    assert f"mean {random_best.mean():9.4f} ± {random_best.std():8.4f}" in line
