@@ -26,6 +26,7 @@ BENCHMARKS = {
     "threads": ("benchmarks.bench_threads", "3. epoch time with 1, 2, torch's and the course's default threads"),
     "sampler_overhead": ("benchmarks.bench_sampler_overhead", "4. time to choose a trial, per sampler and history"),
     "study": ("benchmarks.bench_study", "5. the 100-trial Skopt study with pruning, end to end"),
+    "workers": ("benchmarks.bench_workers", "trials per minute with 1/2/4 worker processes (journal, PostgreSQL)"),
 }
 
 

@@ -87,16 +87,17 @@ def run(
         rows = recorded[keep].assign(source=f"recorded in {recorded_path.name}").to_dict("records")
         if finished.any():
             wall = summary(recorded.loc[finished, "wall_time_s"].dropna().tolist())
-            rows.append(
-                {
-                    "study": f"median of {wall['n']} finished",
-                    "sampler": "skopt",
-                    "wall_time_s": wall["median"],
-                    "wall_time_s_min": wall["min"],
-                    "wall_time_s_max": wall["max"],
-                    "source": "summary",
-                }
-            )
+            row = {
+                "study": f"median of {wall['n']} finished",
+                "sampler": "skopt",
+                "wall_time_s": wall["median"],
+                "wall_time_s_min": wall["min"],
+                "wall_time_s_max": wall["max"],
+                "source": "summary",
+            }
+            if "cpu_time_s" in recorded.columns:  # what the study costs on an idle core
+                row["cpu_time_s"] = summary(recorded.loc[finished, "cpu_time_s"].dropna().tolist())["median"]
+            rows.append(row)
         else:
             rows.append({"study": "none finished", "sampler": "skopt", "wall_time_s": float("nan"),
                          "source": f"no Skopt study in {recorded_path.name} has reached its {N_TRIALS} trials yet"})

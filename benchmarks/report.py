@@ -127,10 +127,15 @@ def sampler_table(frame: pd.DataFrame) -> str:
 
 
 def study_table(frame: pd.DataFrame) -> str:
-    keep = [c for c in ("study", "sampler", "seed", "n_trials", "n_complete", "n_pruned", "best_value", "wall_time_s", "source") if c in frame.columns]
-    shown = frame[keep].copy()
-    for col in ("best_value", "wall_time_s"):
-        if col in shown:
+    columns = (
+        "study", "status", "seed", "n_trials", "completed", "pruned", "n_complete", "n_pruned",
+        "best_age_accuracy", "best_value", "wall_time_s", "cpu_time_s", "median_trial_s", "source",
+    )
+    shown = frame[[c for c in columns if c in frame.columns]].astype(object)
+    for col in shown.columns:
+        if col in ("seed", "n_trials", "completed", "pruned", "n_complete", "n_pruned"):
+            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+        elif col not in ("study", "status", "source"):
             shown[col] = shown[col].map(lambda v: _num(v, 4))
     return f"{_markdown(shown.fillna(''))}\n\n{_stamp(frame)}"
 
@@ -161,12 +166,21 @@ def targets_table(results_dir: Path) -> str:
     return _markdown(pd.DataFrame(rows)) if rows else "_Nothing recorded yet._"
 
 
+def workers_table(frame: pd.DataFrame) -> str:
+    wide = frame.pivot_table(index=["storage", "objective"], columns="workers", values="trials_per_min")
+    wide.columns = [f"{n} worker(s)" for n in wide.columns]
+    shown = wide.map(lambda v: f"{v:.0f}").reset_index()
+    note = f"Trials per minute, median of {frame['repeats'].iloc[0]} ({frame['trials'].iloc[0]} trials each); see bench_workers.py."
+    return f"{_markdown(shown)}\n\n{note} {_stamp(frame)}"
+
+
 SECTIONS = {
     "data_load": ("1. Loading the face CSV", data_load_table),
     "epoch": ("2. One training epoch", epoch_table),
     "threads": ("3. Torch threads", threads_table),
     "sampler_overhead": ("4. Sampler overhead", sampler_table),
     "study": ("5. A whole study", study_table),
+    "workers": ("Worker processes (notebook 09)", workers_table),
 }
 
 
