@@ -67,19 +67,19 @@ def finished_trials(n: int, seed: int = 0) -> list[optuna.trial.FrozenTrial]:
     return study.trials
 
 
-def time_sampler(factory, history, repeats: int) -> tuple[list[float], list[float]]:
+def time_sampler(factory, history, repeats: int, warm_up: bool = True) -> tuple[list[float], list[float]]:
     """(CPU, wall) seconds of ``repeats`` asks on a study holding ``history``; each probe is then marked FAIL,
     which every sampler ignores, so all probes see the same n finished trials."""
     study = optuna.create_study(direction="maximize", sampler=factory())
     study.add_trials(history)
     cpu, wall = [], []
-    for k in range(repeats + 1):
+    for k in range(repeats + 1 if warm_up else repeats):
         c, w = time.process_time(), time.perf_counter()
         trial = study.ask()
         suggest_params(trial)
         c, w = time.process_time() - c, time.perf_counter() - w
         study.tell(trial, state=TrialState.FAIL)
-        if k > 0:  # the first ask pays one-off imports and compilation
+        if k > 0 or not warm_up:  # the first ask pays one-off imports and compilation
             cpu.append(c)
             wall.append(w)
     return cpu, wall
@@ -117,7 +117,7 @@ def run(quick: bool, sizes: tuple[int, ...] | None = None, repeats: int | None =
         warnings.simplefilter("ignore")  # experimental-feature and independent-sampling notes
         for name, factory in make_samplers().items():
             for n in sizes:
-                cpu, wall = time_sampler(factory, histories[n], repeats)
+                cpu, wall = time_sampler(factory, histories[n], repeats, warm_up=not quick)
                 c, w = summary(cpu), summary(wall)
                 rows.append(
                     {
