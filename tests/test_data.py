@@ -355,6 +355,22 @@ def test_synthetic_fallback_says_so_in_one_line(workdir, capsys):
     assert_matches(faces, naive_parse(make_synthetic_faces(50, seed=3)))
 
 
+def test_synthetic_faces_are_cached_and_redrawn_when_the_generator_changes(workdir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TUTORIAL_UTILS_CACHE", str(tmp_path / "cache"))
+    generator = tmp_path / "synthetic_copy.py"  # stands in for tutorial_utils/synthetic.py
+    generator.write_text("# generator v1\n")
+    monkeypatch.setattr(data_mod, "synthetic_generator_file", lambda: generator)
+    first = load_age_gender(synthetic_rows=30, synthetic_seed=1)
+    second = load_age_gender(synthetic_rows=30, synthetic_seed=1)
+    other_seed = load_age_gender(synthetic_rows=30, synthetic_seed=2)
+    assert not first.from_cache and second.from_cache and not other_seed.from_cache
+    assert second.is_synthetic and second.source == "synthetic(n=30, seed=1)"
+    assert_matches(second, naive_parse(make_synthetic_faces(30, seed=1)))
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3  # the notice is printed on every load
+    generator.write_text("# generator v2, a different drawing\n")
+    assert not load_age_gender(synthetic_rows=30, synthetic_seed=1).from_cache
+
+
 # ----------------------------------------------------------------------------------------------- cache
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import synthetic
 from .face_cache import cache_path, default_cache_dir, read_cache, write_cache
 from .face_csv import (
     GET_DATA_HINT,
@@ -175,7 +176,8 @@ def load_age_gender(
     """Load the face data: the real file when one is found, else the synthetic stand-in (and say so).
 
     The parsed arrays are cached keyed on the source's path, size and mtime; a changed source or a corrupt
-    cache is parsed again.
+    cache is parsed again. The synthetic faces are cached too (drawing them takes seconds), keyed on the
+    generator module's file, so a changed generator draws them again.
     """
     source = find_data_file(path)
     if source is None:
@@ -184,10 +186,7 @@ def load_age_gender(
                 f"No real face data found under data/: using {synthetic_rows} SYNTHETIC faces (seed {synthetic_seed}); "
                 f"numbers from them are not real results. {GET_DATA_HINT}"
             )
-        frame = make_synthetic_faces(synthetic_rows, seed=synthetic_seed)
-        faces = faces_from_frame(frame, source=f"synthetic(n={synthetic_rows}, seed={synthetic_seed})")
-        faces.is_synthetic = True
-        return faces
+        return _synthetic_faces(synthetic_rows, synthetic_seed, use_cache, cache_dir)
 
     cache_file = cache_path(source, cache_dir) if use_cache else None
     if cache_file is not None:
@@ -197,6 +196,26 @@ def load_age_gender(
     faces = _parse_file(source)
     if cache_file is not None:
         write_cache(cache_file, source, faces.arrays())
+    return faces
+
+
+def synthetic_generator_file() -> Path:
+    """The module that draws the synthetic faces: its size and mtime key their cache."""
+    return Path(synthetic.__file__)
+
+
+def _synthetic_faces(rows: int, seed: int, use_cache: bool, cache_dir: str | os.PathLike | None) -> FaceData:
+    label = f"synthetic(n={rows}, seed={seed})"
+    generator = synthetic_generator_file()
+    cache_file = cache_path(generator, cache_dir, tag=f"synthetic-{rows}-{seed}") if use_cache else None
+    cached = read_cache(cache_file, generator) if cache_file is not None else None
+    if cached is not None:
+        faces = FaceData.from_arrays(cached, source=label, from_cache=True)
+    else:
+        faces = faces_from_frame(make_synthetic_faces(rows, seed=seed), source=label)
+        if cache_file is not None:
+            write_cache(cache_file, generator, faces.arrays())
+    faces.is_synthetic = True
     return faces
 
 

@@ -28,10 +28,11 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "tutorial_utils"
 
 
-def cache_path(source: Path, cache_dir: str | os.PathLike | None = None) -> Path:
-    """The cache's metadata file for ``source`` (labels, names, fingerprint, checksum); one per source path."""
-    key = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:12]
-    return Path(cache_dir or default_cache_dir()) / f"faces-{source.name}-{key}.npz"
+def cache_path(source: Path, cache_dir: str | os.PathLike | None = None, tag: str = "") -> Path:
+    """The cache's metadata file for ``source`` (labels, names, fingerprint, checksum); one per source path
+    and ``tag`` (the synthetic faces use the generator module as source and their size and seed as tag)."""
+    key = hashlib.sha1(f"{source.resolve()}|{tag}".encode()).hexdigest()[:12]
+    return Path(cache_dir or default_cache_dir()) / f"faces-{tag or source.name}-{key}.npz"
 
 
 def images_path(cache_file: Path) -> Path:
