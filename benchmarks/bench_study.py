@@ -72,7 +72,8 @@ def run(
     quick: bool, device: str = "cpu", run_study_if_missing: bool = False, recorded_path: Path = RECORDED
 ) -> pd.DataFrame:
     """The recorded Skopt studies (one row each, plus their median), or one run here when asked."""
-    recorded = None if quick else recorded_skopt_studies(recorded_path)
+    # The recorded studies ran on the CPU: they do not answer the question for another device.
+    recorded = None if quick or device != "cpu" else recorded_skopt_studies(recorded_path)
     if recorded is not None:
         budget = recorded["budget"] if "budget" in recorded.columns else N_TRIALS
         finished = recorded["n_trials"] >= budget
@@ -103,7 +104,7 @@ def run(
                          "source": f"no Skopt study in {recorded_path.name} has reached its {N_TRIALS} trials yet"})
         return pd.DataFrame(rows)
     if quick or not run_study_if_missing:
-        why = "quick mode never runs it" if quick else f"{recorded_path.name} holds no Skopt study yet"
+        why = "quick mode never runs it" if quick else f"{recorded_path.name} holds no Skopt study on {device} yet"
         print(f"Whole-study benchmark skipped: {why}. Run it with `python -m benchmarks --only study --run-study`.")
         return pd.DataFrame([{"study": "not run", "source": why, "wall_time_s": float("nan")}])
     return pd.DataFrame([run_study(device)])
