@@ -105,7 +105,7 @@ def run(
         return pd.DataFrame(rows)
     if quick or not run_study_if_missing:
         why = "quick mode never runs it" if quick else f"{recorded_path.name} holds no Skopt study on {device} yet"
-        print(f"Whole-study benchmark skipped: {why}. Run it with `python -m benchmarks --only study --run-study`.")
+        print(f"Whole-study benchmark skipped: {why}. Run it with `python -m benchmarks --only study --run-study --device {device}`.")
         return pd.DataFrame([{"study": "not run", "source": why, "wall_time_s": float("nan")}])
     return pd.DataFrame([run_study(device)])
 
