@@ -1,7 +1,7 @@
 """Run the speed benchmarks: ``python -m benchmarks [--quick] [--only NAME ...] [--csv-dir DIR]`` (``make bench``).
 
-Each benchmark prints its table and, in full mode, writes ``benchmarks/results/<name>.csv`` stamped with the
-machine, library versions and date. Quick mode (synthetic data, a few repeats, under 2 minutes) writes
+Each benchmark prints its table and, in full mode, adds its rows to ``benchmarks/results/<name>.csv`` stamped
+with the machine, library versions and date (a file with other columns is replaced). Quick mode (synthetic data, a few repeats, under 2 minutes) writes
 CSVs only when ``--csv-dir`` is given, so a smoke run never overwrites the recorded results.
 """
 
@@ -85,8 +85,12 @@ def main(argv: list[str] | None = None) -> int:
             csv_dir.mkdir(parents=True, exist_ok=True)
             out = stamped(frame, args.device).assign(mode=mode, load_avg_1min=round(load_before, 2), bench_seconds=round(seconds, 1))
             path = csv_dir / f"{name}.csv"
-            out.to_csv(path, index=False)
-            print(f"wrote {path}")
+            if path.exists() and list(pd.read_csv(path, nrows=0).columns) == list(out.columns):
+                out.to_csv(path, mode="a", header=False, index=False)  # keep the history; the report shows the latest
+                print(f"appended to {path}")
+            else:
+                out.to_csv(path, index=False)
+                print(f"wrote {path}")
     if failed:
         print(f"\nFAILED: {', '.join(failed)}", file=sys.stderr)
         return 1

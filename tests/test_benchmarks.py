@@ -179,3 +179,16 @@ def test_report_turns_the_recorded_csvs_into_markdown_tables(quick_run):
         assert f"### {title}" in text
     assert "| ours: device-resident train_epoch |" in text
     assert "epoch: ours >= 5x faster than" in text  # the targets table judges the recorded ratio
+
+
+def test_runner_appends_runs_and_the_report_shows_the_latest(tmp_path, capsys):
+    from benchmarks.__main__ import main
+    from benchmarks.report import latest
+
+    for _ in range(2):
+        assert main(["--quick", "--only", "study", "--csv-dir", str(tmp_path)]) == 0
+    recorded = pd.read_csv(tmp_path / "study.csv")
+    assert len(recorded) == 2  # both runs kept
+    recorded.loc[0, "date_utc"] = "2000-01-01 00:00"  # pretend the first run was older
+    assert len(latest(recorded)) == 1 and latest(recorded)["date_utc"].iloc[0] != "2000-01-01 00:00"
+    assert "appended to" in capsys.readouterr().out
