@@ -23,6 +23,15 @@ def test_every_notebook_has_the_stamped_badge_and_setup_cell(path):
     assert colab.COURSE_REPO.removeprefix("https://github.com/") in first
 
 
+def test_readme_colab_links_use_the_one_url(tmp_path):
+    assert colab.stamp_readme(write=False) == []
+    readme = colab.README.read_text()
+    assert readme.count(colab._colab_link_prefix()) >= len(NOTEBOOKS)
+    drifted = tmp_path / "README.md"
+    drifted.write_text(readme.replace(colab._colab_link_prefix(), "https://colab.research.google.com/github/old/repo/blob/main/notebooks/"))
+    assert colab.stamp_readme(drifted) != [] and drifted.read_text() == readme
+
+
 def test_stamping_repairs_a_drifted_notebook(tmp_path):
     source = NOTEBOOKS[0]
     nb = json.loads(source.read_text())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -28,6 +29,8 @@ COLAB_PINS = (
 )
 SETUP_MARKER = "# Setup: run first."
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+README = NOTEBOOKS_DIR.parent / "README.md"
+_COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^/\s)]+/[^/\s)]+/blob/main/notebooks/")
 
 
 def badge_markdown(notebook_name: str) -> str:
@@ -54,6 +57,21 @@ if IN_COLAB:
     os.chdir(os.path.join(COURSE_DIR, "notebooks"))  # so data/ and imgs/ resolve as locally
 from tutorial_utils.setup import setup_notebook
 DEVICE = setup_notebook()'''
+
+
+def _colab_link_prefix() -> str:
+    return f"https://colab.research.google.com/github/{COURSE_REPO.removeprefix('https://github.com/')}/blob/main/notebooks/"
+
+
+def stamp_readme(path: Path = README, write: bool = True) -> list[str]:
+    """Point every Colab link in the README at COURSE_REPO; return what differed."""
+    text = path.read_text()
+    stamped = _COLAB_LINK.sub(_colab_link_prefix(), text)
+    if stamped == text:
+        return []
+    if write:
+        path.write_text(stamped)
+    return [f"{path.name}: Colab links differ from {_colab_link_prefix()}"]
 
 
 def _source(cell: dict) -> str:
@@ -100,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
     problems = [p for path in paths for p in stamp_notebook(path, write=not args.check)]
+    if not args.notebooks:
+        problems += stamp_readme(write=not args.check)
     for problem in problems:
         print(problem)
     if args.check:
