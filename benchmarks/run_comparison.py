@@ -120,6 +120,8 @@ def summarize(args: argparse.Namespace) -> None:
                 "With this few seeds no test can reach p < 0.05: the result says whether the data CONTRADICT the "
                 "original single-run gap, not that a gap is proven or absent.",
                 "",
+                _verdict(done),
+                "",
             ]
     else:
         lines += ["No study has finished yet.", ""]
@@ -138,6 +140,22 @@ def summarize(args: argparse.Namespace) -> None:
     lines += ["## The original claim (single run each, one seed)", "", ORIGINAL]
     (RESULTS / "comparison_summary.md").write_text("\n".join(lines))
     print((RESULTS / "comparison_summary.md").read_text())
+
+
+def _verdict(done) -> str:
+    """One sentence: is the mean Skopt-Random gap larger than the seed-to-seed spread (the larger sd)?"""
+    stats = done.groupby("sampler")["best_age_accuracy"].agg(["mean", "std"])
+    gap = 100 * (stats.loc["skopt", "mean"] - stats.loc["random", "mean"])
+    spread = 100 * stats.loc[["skopt", "random"], "std"].max()
+    if spread != spread:  # NaN: one seed per sampler, like the original
+        return f"**Verdict:** one seed each (gap {gap:+.2f} points): no spread to judge the gap against yet."
+    where = "within" if abs(gap) < spread else "beyond"
+    return (
+        f"**Verdict:** mean gap Skopt - Random = {gap:+.2f} points, {where} the seed-to-seed spread (largest sd "
+        f"{spread:.2f} points). The original single runs showed +1.96 points (69.56 % vs 67.60 %); "
+        + ("at this budget these runs do not show that Skopt beats Random." if gap < spread else
+           "these runs agree with the direction of the original claim.")
+    )
 
 
 def _load_text(runs: str) -> str:
