@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -41,6 +42,9 @@ def test_committed_without_outputs_and_with_conventions(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes_in_fast_mode(path, executed_dir):
     elapsed = execute_fast(path, executed_dir)
+    executed = json.loads((executed_dir / path.name).read_text())
+    figures = sum("image/png" in out.get("data", {}) for c in executed["cells"] for out in c.get("outputs", []))
+    assert figures >= 1, f"{path.name}: executed without showing a single figure"
     assert elapsed < FAST_MODE_LIMIT_S, f"{path.name} took {elapsed:.0f} s in fast mode (limit {FAST_MODE_LIMIT_S} s)"
 
 
@@ -48,16 +52,22 @@ def execute_fast(path, out_dir) -> float:
     """Run one notebook in fast mode into out_dir, record its time in out_dir/timings.json, return it."""
     import papermill
 
+    # A kernel started with MPLBACKEND=Agg would draw no inline figures; notebooks must show theirs.
+    backend = os.environ.pop("MPLBACKEND", None)
     start = time.perf_counter()
-    papermill.execute_notebook(
-        str(path),
-        str(out_dir / path.name),
-        parameters={"FAST": True},
-        cwd=str(REPO / "notebooks"),
-        kernel_name="python3",
-        progress_bar=False,
-        execution_timeout=FAST_MODE_LIMIT_S,
-    )
+    try:
+        papermill.execute_notebook(
+            str(path),
+            str(out_dir / path.name),
+            parameters={"FAST": True},
+            cwd=str(REPO / "notebooks"),
+            kernel_name="python3",
+            progress_bar=False,
+            execution_timeout=FAST_MODE_LIMIT_S,
+        )
+    finally:
+        if backend is not None:
+            os.environ["MPLBACKEND"] = backend
     elapsed = time.perf_counter() - start
     timings_file = out_dir / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
