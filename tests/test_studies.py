@@ -196,3 +196,17 @@ def test_sampler_table_gives_mean_and_sample_sd_per_sampler():
     assert table.loc["skopt", "best_mean"] == pytest.approx(0.71)
     assert table.loc["skopt", "best_sd"] == pytest.approx(0.0141421, rel=1e-4)  # ddof=1
     assert table.loc["random", "best_sd"] == 0 and table.loc["random", "cpu_min_mean"] == pytest.approx(0.5)
+
+
+def test_workers_sharing_a_study_get_their_own_sampler_seeds(tiny_faces, tmp_path):
+    url = f"sqlite:///{tmp_path}/shared.db"
+    spec = StudySpec(sampler="random", seed=3, n_trials=2, pruner="none", **TINY)
+    run_study(spec, tiny_faces, url, progress=False)
+    # A second worker on the same study, as `python -m tutorial_utils run --worker 1` would run it.
+    second = run_study(StudySpec(**{**spec.__dict__, "n_trials": 4, "worker": 1}), tiny_faces, url, progress=False)
+    params = [tuple(sorted(t.params.items())) for t in second.trials]
+    assert len(second.trials) == 4 and len(set(params)) == 4, "worker 1 repeated worker 0's proposals"
+    assert second.user_attrs["seed"] == 3, "the worker index is not part of the study's identity"
+    assert StudySpec(seed=3).sampler_seed == 3
+    assert StudySpec(seed=3, worker=1).sampler_seed == StudySpec(seed=3, worker=1).sampler_seed != 3
+    assert StudySpec(seed=3, worker=1).sampler_seed != StudySpec(seed=3, worker=2).sampler_seed

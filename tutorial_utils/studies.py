@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import optuna
 from optuna.samplers import BaseSampler
 from optuna.study import MaxTrialsCallback
@@ -205,10 +206,19 @@ class StudySpec:
     pruner: str = "median"
     sampler_kwargs: dict[str, Any] = field(default_factory=dict)
     name_prefix: str = ""
+    worker: int = 0  # index of this process among workers sharing the study; not part of its identity
 
     @property
     def name(self) -> str:
         return study_name(self.sampler, self.seed, self.name_prefix)
+
+    @property
+    def sampler_seed(self) -> int:
+        """The study's seed for worker 0; a distinct, reproducible seed for every other worker, so workers that
+        share one study do not all propose the same parameters."""
+        if self.worker == 0:
+            return self.seed
+        return int(np.random.SeedSequence([self.seed, self.worker]).generate_state(1)[0])
 
 
 def counted_trials(study: optuna.Study) -> int:
@@ -234,7 +244,7 @@ def run_study(
     from .training import make_objective
 
     make_pruner(spec.pruner)  # validate names before touching the storage
-    sampler = make_sampler(spec.sampler, spec.seed, **spec.sampler_kwargs)
+    sampler = make_sampler(spec.sampler, spec.sampler_seed, **spec.sampler_kwargs)
     if isinstance(storage, str) or storage is None:
         storage = open_storage(storage)
     study = optuna.create_study(
