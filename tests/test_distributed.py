@@ -196,3 +196,17 @@ def test_wait_for_running_trial_needs_an_rdb_storage_and_a_live_worker(tmp_path)
         wait_for_running_trial(f"sqlite:///{tmp_path / 'x.db'}", "s", exited, timeout=10)
     with pytest.raises(TimeoutError):
         wait_for_running_trial(f"sqlite:///{tmp_path / 'x.db'}", "s", timeout=0.3)
+
+
+def test_plain_postgresql_url_without_its_driver_is_a_readable_error():
+    from tutorial_utils.distributed import StorageError, make_storage
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("psycopg 3 is installed, so a plain postgresql:// URL has its driver")
+    with pytest.raises(StorageError, match=r"driver is missing.*postgresql\+psycopg2://") as info:
+        make_storage("postgresql://hpo:secret@127.0.0.1:1/hpo")
+    assert "secret" not in str(info.value)

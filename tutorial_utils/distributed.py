@@ -213,6 +213,11 @@ def _open_rdb_storage(url: str, attempts: int = 4, **kwargs) -> RDBStorage:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return RDBStorage(url, **kwargs)
+        except ImportError as exc:  # e.g. plain postgresql:// picks psycopg 3, which is not installed
+            raise StorageError(
+                f"{masked(url)}: the database driver is missing ({exc}). "
+                "Use postgresql+psycopg2://user:password@host/db (psycopg2 comes with the course)."
+            ) from None
         except DBAPIError as exc:
             racing = any(marker in str(exc.orig).lower() for marker in SCHEMA_RACE_MARKERS)
             if not racing or attempt == attempts - 1:
