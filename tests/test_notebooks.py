@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import time
+import sys
 
 import pytest
 
 from conftest import NOTEBOOKS, REPO
+
+sys.path.insert(0, str(REPO / "tools"))
+import build_site  # noqa: E402
 
 FAST_MODE_LIMIT_S = 300  # per notebook, on a 2-core CPU
 
@@ -50,25 +52,7 @@ def test_notebook_executes_in_fast_mode(path, executed_dir):
 
 def execute_fast(path, out_dir) -> float:
     """Run one notebook in fast mode into out_dir, record its time in out_dir/timings.json, return it."""
-    import papermill
-
-    # A kernel started with MPLBACKEND=Agg would draw no inline figures; notebooks must show theirs.
-    backend = os.environ.pop("MPLBACKEND", None)
-    start = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            str(path),
-            str(out_dir / path.name),
-            parameters={"FAST": True},
-            cwd=str(REPO / "notebooks"),
-            kernel_name="python3",
-            progress_bar=False,
-            execution_timeout=FAST_MODE_LIMIT_S,
-        )
-    finally:
-        if backend is not None:
-            os.environ["MPLBACKEND"] = backend
-    elapsed = time.perf_counter() - start
+    elapsed = build_site.execute_notebook(path, out_dir / path.name, fast=True, timeout=FAST_MODE_LIMIT_S)
     timings_file = out_dir / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     timings[path.name] = elapsed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -34,17 +35,31 @@ def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
     return fallback
 
 
+def execute_notebook(path: Path, out_path: Path, fast: bool, timeout: float | None = None) -> float:
+    """Run one notebook with papermill (in notebooks/) and return its seconds.
+
+    The kernel starts without MPLBACKEND: with MPLBACKEND=Agg it would draw no inline figures.
+    """
+    backend = os.environ.pop("MPLBACKEND", None)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(path), str(out_path), parameters={"FAST": fast}, cwd=str(NOTEBOOKS), kernel_name="python3",
+            progress_bar=False, execution_timeout=timeout,
+        )
+    finally:
+        if backend is not None:
+            os.environ["MPLBACKEND"] = backend
+    return time.perf_counter() - start
+
+
 def execute_all(paths: list[Path], out_dir: Path, fast: bool) -> dict[str, float]:
-    """Run each notebook with papermill into out_dir; return seconds per notebook."""
+    """Run each notebook into out_dir; return seconds per notebook."""
     out_dir.mkdir(parents=True, exist_ok=True)
     timings = {}
     for path in paths:
         print(f"executing {path.name} ({'fast' if fast else 'full'} mode)...", flush=True)
-        start = time.perf_counter()
-        papermill.execute_notebook(
-            str(path), str(out_dir / path.name), parameters={"FAST": fast}, cwd=str(NOTEBOOKS), progress_bar=False
-        )
-        timings[path.name] = time.perf_counter() - start
+        timings[path.name] = execute_notebook(path, out_dir / path.name, fast)
         print(f"  {timings[path.name]:.0f} s", flush=True)
     return timings
 
