@@ -35,10 +35,42 @@ def test_search_space_is_the_original_one():
         study.tell(trial, 0.0)
         n = params["num_fc_layers"]
         assert 4 <= n <= 8 and 8 <= params["last_fc"] <= 64
-        assert 1e-5 <= params["lr"] <= 1e-1 and params["optimizer"] in OPTIMIZERS
+        assert 1e-4 <= params["lr"] <= 1e-2 and params["optimizer"] in OPTIMIZERS
         assert {k for k in params if k.startswith("fc_output_feat_")} == {f"fc_output_feat_{i}" for i in range(n)}
         assert all(0.0 <= params[f"fc_dropout_{i}"] <= 0.5 for i in range(n))
     assert {t.params["num_fc_layers"] for t in study.trials} == {4, 5, 6, 7, 8}
+
+
+def test_every_distribution_and_the_suggestion_order_are_the_originals():
+    """The original: num_fc_layers, last_fc, per layer (width, dropout), optimizer, lr 1e-4..1e-2 log."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    study.enqueue_trial({"num_fc_layers": 5})
+    trial = study.ask()
+    suggest_params(trial)
+    expected = {
+        "num_fc_layers": IntDistribution(4, 8),
+        "last_fc": IntDistribution(8, 64),
+        **{k: v for i in range(5) for k, v in (
+            (f"fc_output_feat_{i}", IntDistribution(8, 64)), (f"fc_dropout_{i}", FloatDistribution(0.0, 0.5)))},
+        "optimizer": CategoricalDistribution(["Adam", "Adadelta", "RMSprop", "SGD", "MADGRAD"]),
+        "lr": FloatDistribution(1e-4, 1e-2, log=True),
+    }
+    assert list(trial.distributions) == list(expected)  # suggestion order, not only the set
+    assert trial.distributions == expected
+
+
+def test_layer_stack_is_linear_relu_dropout_blocks_then_a_plain_last_fc():
+    params = {"num_fc_layers": 4, "last_fc": 20, "optimizer": "Adam", "lr": 1e-3,
+              **{f"fc_output_feat_{i}": 10 + i for i in range(4)}, **{f"fc_dropout_{i}": 0.1 * i for i in range(4)}}
+    net = MultiHeadFCNet.from_params(params, n_features=576)
+    kinds = [type(m).__name__ for m in net.body]
+    assert kinds == ["Linear", "ReLU", "Dropout"] * 4 + ["Linear"]  # no activation after last_fc
+    assert [m.p for m in net.body if isinstance(m, torch.nn.Dropout)] == pytest.approx([0.0, 0.1, 0.2, 0.3])
+    assert net.body[-1].out_features == 20 and net.heads.in_features == 20
+    # With no ReLU after last_fc, the body's output can be negative (it could not behind a ReLU).
+    assert (net.body(torch.randn(256, 576)) < 0).any()
 
 
 def test_three_heads_with_the_right_sizes_and_batch_shape():

@@ -1,4 +1,10 @@
-"""The multi-head fully connected network of the original study, and its search space.
+"""The multi-head fully connected network of the original study, and its search space, exactly as the original.
+
+The original (the blog post the course reproduces) suggested, in this order: ``num_fc_layers`` int 4..8,
+``last_fc`` int 8..64, then per layer ``fc_output_feat_{i}`` int 8..64 and ``fc_dropout_{i}`` float 0..0.5,
+then ``optimizer`` and ``lr`` float 1e-4..1e-2 (log). Its body is Linear-ReLU-Dropout blocks and a plain
+``Linear(width, last_fc)`` with no activation, followed directly by the three heads. The order matters: a
+sampler draws its random numbers in suggestion order, so another order is another study.
 
 The same network is built from an Optuna trial (suggesting every choice) or from a plain params dict such
 as ``study.best_trial.params``, so the best trial can be rebuilt exactly.
@@ -19,7 +25,7 @@ FC_OUTPUT_FEATURES = (8, 64)
 FC_DROPOUT = (0.0, 0.5)
 LAST_FC = (8, 64)
 OPTIMIZERS = ("Adam", "Adadelta", "RMSprop", "SGD", "MADGRAD")
-LEARNING_RATE = (1e-5, 1e-1)
+LEARNING_RATE = (1e-4, 1e-2)
 
 
 def suggest_params(trial: optuna.Trial) -> dict:
@@ -28,10 +34,10 @@ def suggest_params(trial: optuna.Trial) -> dict:
     The space is dynamic: ``fc_output_feat_{i}`` / ``fc_dropout_{i}`` exist only for i < num_fc_layers.
     """
     n_layers = trial.suggest_int("num_fc_layers", *NUM_FC_LAYERS)
+    trial.suggest_int("last_fc", *LAST_FC)
     for i in range(n_layers):
         trial.suggest_int(f"fc_output_feat_{i}", *FC_OUTPUT_FEATURES)
         trial.suggest_float(f"fc_dropout_{i}", *FC_DROPOUT)
-    trial.suggest_int("last_fc", *LAST_FC)
     trial.suggest_categorical("optimizer", list(OPTIMIZERS))
     trial.suggest_float("lr", *LEARNING_RATE, log=True)
     return dict(trial.params)
@@ -50,7 +56,8 @@ def check_params(params: Mapping) -> None:
 
 
 class MultiHeadFCNet(nn.Module):
-    """Linear-ReLU-Dropout blocks, a ``last_fc`` layer, then three heads: age (5), ethnicity (5), gender (2).
+    """Linear-ReLU-Dropout blocks, a ``Linear`` to ``last_fc`` (no activation, as the original), then three
+    heads: age (5), ethnicity (5), gender (2).
 
     The three heads are stored as one fused ``Linear(last_fc, 12)`` (one matmul instead of three, the same
     parameters); ``forward`` returns the three logits tensors separately.
@@ -72,7 +79,7 @@ class MultiHeadFCNet(nn.Module):
         for out_features, p in zip(hidden, dropouts, strict=True):
             layers += [nn.Linear(width, int(out_features)), nn.ReLU(), nn.Dropout(float(p))]
             width = int(out_features)
-        layers += [nn.Linear(width, int(last_fc)), nn.ReLU()]
+        layers.append(nn.Linear(width, int(last_fc)))
         self.body = nn.Sequential(*layers)
         self.head_sizes = dict(heads)
         self.heads = nn.Linear(int(last_fc), sum(self.head_sizes.values()))
