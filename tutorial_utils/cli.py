@@ -44,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--name-prefix", default="", help="studies are named [<prefix>-]<sampler>-seed<k>")
     run.add_argument(
-        "--worker", type=int, default=0, metavar="K",
-        help="this process's index when several workers share one study (0, 1, 2, ...): each gets its own sampler seed",
+        "--worker", type=int, default=None, metavar="K",
+        help="this process's index when several workers share one study (0, 1, 2, ...): each gets its own sampler "
+        "seed. Without it the runner is the study's only process, and on resume marks a killed run's trials FAIL",
     )
     run.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
     run.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: the course's)")
@@ -118,7 +119,8 @@ def _run(args: argparse.Namespace) -> int:
     for seed in args.seed:
         spec = StudySpec(
             sampler=args.sampler, seed=seed, n_trials=args.n_trials, n_epochs=args.epochs, batch_size=args.batch_size,
-            pruner=args.pruner, sampler_kwargs=sampler_kwargs, name_prefix=args.name_prefix, worker=args.worker,
+            pruner=args.pruner, sampler_kwargs=sampler_kwargs, name_prefix=args.name_prefix,
+            worker=args.worker or 0, shared=args.worker is not None,
         )
         study = run_study(spec, data, storage, progress=not args.quiet, timeout=args.timeout, device=device)
         if not args.quiet:

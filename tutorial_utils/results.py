@@ -349,7 +349,7 @@ def _open(url: str | optuna.storages.BaseStorage) -> optuna.storages.BaseStorage
     """The storage behind a URL, opened the way the runner opens it (journal:..., clear errors)."""
     if not isinstance(url, str):
         return url
-    from .distributed import make_storage
+    from .storage import make_storage
 
     return make_storage(url)
 

@@ -24,18 +24,31 @@ from optuna.samplers import BaseSampler
 from optuna.study import MaxTrialsCallback
 from optuna.trial import FrozenTrial, TrialState
 
-from .distributed import StorageError, make_storage
+from .storage import StorageError, make_storage
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SAMPLERS = ("skopt", "random", "tpe", "gp")
+# The showdown's arms. "skopt" is the original's SkoptSampler; "skopt-pruned" the same learning from pruned
+# trials too (their last reported value); tpe and gp are Optuna 5's samplers with their defaults.
+SAMPLERS = ("random", "skopt", "skopt-pruned", "tpe", "gp")
 PRUNERS = ("median", "none")
+# Trials every study of a seed starts with, the same configurations in every arm (see startup_configs).
+PAIRED_STARTUP_TRIALS = 10
+# How many finished trials each sampler's model needs before it stops sampling at random, and which states
+# it learns from (checked against the installed sources: Optuna 5.0's GPSampler.sample_relative counts
+# COMPLETE trials; TPESampler counts COMPLETE and PRUNED; our SkoptSampler tells skopt its COMPLETE trials,
+# or COMPLETE and PRUNED with consider_pruned_trials=True, and skopt's n_initial_points=10 counts them).
+MODEL_STARTUP = {
+    "random": (None, ()),
+    "skopt": (10, ("COMPLETE",)),
+    "skopt-pruned": (10, ("COMPLETE", "PRUNED")),
+    "tpe": (10, ("COMPLETE", "PRUNED")),
+    "gp": (10, ("COMPLETE",)),
+}
 COUNTED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 # The original study's SkoptSampler settings (ExtraTrees surrogate, EI with xi=0.02, 10 random starts).
 ORIGINAL_SKOPT_KWARGS = {"base_estimator": "ET", "n_random_starts": 10, "acq_func": "EI", "acq_func_kwargs": {"xi": 0.02}}
-# Settings that must match when a stored study is resumed (else two experiments get mixed in one study).
-IDENTITY_ATTRS = ("sampler", "sampler_kwargs", "seed", "pruner", "n_epochs", "batch_size", "image_side", "data_source")
 
 
 class StudyConfigError(ValueError):
@@ -51,23 +64,29 @@ __all__ = ["StorageError", "StudyConfigError", "StudySpec", "make_pruner", "make
 def make_sampler(name: str, seed: int | None = 0, **overrides: Any) -> BaseSampler:
     """The sampler called ``name`` with the course's settings, ``overrides`` replacing single settings.
 
-    skopt: the original study's SkoptSampler (``overrides`` update its ``skopt_kwargs``); random, tpe, gp:
-    Optuna's own samplers with their defaults.
+    skopt: the original study's SkoptSampler (``overrides`` update its ``skopt_kwargs``); skopt-pruned: the
+    same with ``consider_pruned_trials=True``; random, tpe, gp: Optuna's own samplers with their defaults.
     """
     key = name.lower()
     if key not in SAMPLERS:
         raise StudyConfigError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
     try:
-        if key == "skopt":
+        if key in ("skopt", "skopt-pruned"):
             try:
                 from .samplers import SkoptSampler  # lazy: the other samplers work without scikit-optimize
             except ImportError as exc:
                 raise StudyConfigError(f"the skopt sampler is unavailable ({exc}); use random, tpe or gp") from exc
             # The dynamic layers are always sampled independently; the warning says so once per param.
             return SkoptSampler(
-                skopt_kwargs={**ORIGINAL_SKOPT_KWARGS, **overrides}, seed=seed, warn_independent_sampling=False
+                skopt_kwargs={**ORIGINAL_SKOPT_KWARGS, **overrides},
+                seed=seed,
+                warn_independent_sampling=False,
+                consider_pruned_trials=key == "skopt-pruned",
             )
-        cls = {"random": optuna.samplers.RandomSampler, "tpe": optuna.samplers.TPESampler, "gp": optuna.samplers.GPSampler}
+        if key == "gp":
+            # The deeper layers exist only in some trials; GPSampler samples them at random and would warn each time.
+            return optuna.samplers.GPSampler(seed=seed, **{"warn_independent_sampling": False, **overrides})
+        cls = {"random": optuna.samplers.RandomSampler, "tpe": optuna.samplers.TPESampler}
         return cls[key](seed=seed, **overrides)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, StudyConfigError):
@@ -76,7 +95,11 @@ def make_sampler(name: str, seed: int | None = 0, **overrides: Any) -> BaseSampl
 
 
 def make_pruner(name: str) -> optuna.pruners.BasePruner:
-    """``median``: Optuna's MedianPruner with its default settings (as in the original); ``none``: no pruning."""
+    """``median``: Optuna's MedianPruner with its default settings (as in the original); ``none``: no pruning.
+
+    MedianPruner() prunes a trial whose value at a step is worse than the median of the COMPLETED trials'
+    values at that step, from the 6th trial on (n_startup_trials=5), at every step (n_warmup_steps=0).
+    """
     key = name.lower()
     if key == "median":
         return optuna.pruners.MedianPruner()
@@ -89,6 +112,37 @@ def study_name(sampler: str, seed: int, prefix: str = "") -> str:
     """Predictable names (``skopt-seed0``, or ``<prefix>-skopt-seed0``) so a rerun finds and resumes its study."""
     base = f"{sampler.lower()}-seed{seed}"
     return f"{prefix}-{base}" if prefix else base
+
+
+def startup_configs(seed: int, n: int = PAIRED_STARTUP_TRIALS) -> list[dict[str, Any]]:
+    """The ``n`` random configurations that every arm of ``seed`` starts with (a seeded RandomSampler's draws
+    over the original space). Together with :func:`~tutorial_utils.training.config_seed`, arms of one seed
+    start from identical trials with identical scores, so their difference is what their samplers did next.
+    """
+    from .models import suggest_params
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    configs = []
+    for _ in range(n):
+        trial = study.ask()
+        configs.append(suggest_params(trial))
+        study.tell(trial, 0.0)
+    return configs
+
+
+def sampler_phase(sampler: str, trials: list[FrozenTrial]) -> tuple[str, int]:
+    """``(phase, model_trials)`` of the next trial of a sequential study whose earlier trials are ``trials``.
+
+    ``model_trials`` counts the finished trials the sampler's model learns from; the phase is ``model`` once
+    it has enough of them (:data:`MODEL_STARTUP`), else ``random start-up``; ``random`` for RandomSampler.
+    """
+    need, states = MODEL_STARTUP[sampler.lower()]
+    if need is None:
+        return "random", 0
+    usable = sum(
+        t.state.name in states and (t.state == TrialState.COMPLETE or bool(t.intermediate_values)) for t in trials
+    )
+    return ("model" if usable >= need else "random start-up"), usable
 
 
 def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
@@ -206,6 +260,8 @@ class StudySpec:
     pruner: str = "median"
     sampler_kwargs: dict[str, Any] = field(default_factory=dict)
     name_prefix: str = ""
+    paired_startup: int = PAIRED_STARTUP_TRIALS  # 0: no shared start-up configurations
+    shared: bool = False  # True when several workers run this study at once (then none may fail the others' trials)
     worker: int = 0  # index of this process among workers sharing the study; not part of its identity
 
     @property
@@ -241,7 +297,7 @@ def run_study(
     rerunning the same command after an interruption runs only the missing trials. The wall time of every
     run is added to the study's ``wall_time_s`` user attr.
     """
-    from .training import make_objective
+    from .training import evaluate, make_face_objective
 
     make_pruner(spec.pruner)  # validate names before touching the storage
     sampler = make_sampler(spec.sampler, spec.sampler_seed, **spec.sampler_kwargs)
@@ -263,9 +319,16 @@ def run_study(
         "n_epochs": spec.n_epochs,
         "batch_size": spec.batch_size,
         "image_side": int(data.image_side),
+        "paired_startup": spec.paired_startup,
+        "split": json.dumps(data.sizes()),
         "data_source": Path(str(data.source)).name if not data.is_synthetic else str(data.source),
     }
     _check_same_settings(study, identity)
+    if spec.paired_startup and spec.worker == 0 and not study.get_trials(deepcopy=False):
+        for j, params in enumerate(startup_configs(spec.seed, spec.paired_startup)):
+            study.enqueue_trial(params, user_attrs={"paired_startup": j})
+    if not spec.shared:
+        _fail_stale_trials(study)
     done = counted_trials(study)
     if done >= spec.n_trials:
         if progress:
@@ -275,12 +338,23 @@ def run_study(
     for key, value in identity.items():
         study.set_user_attr(key, value)
     study.set_user_attr("n_trials_budget", spec.n_trials)
+    study.set_user_attr("paired_startup", spec.paired_startup)
     study.set_user_attr("is_synthetic", bool(data.is_synthetic))
     study.set_user_attr("machine", machine_info(device if device is not None else data.device))
     remaining = spec.n_trials - done
     if progress and done:
         print(f"{spec.name}: RESUMING, {done} finished trials in storage, running {remaining} more.")
-    objective = _timed(make_objective(data, n_epochs=spec.n_epochs, batch_size=spec.batch_size, seed=spec.seed * 1000))
+
+    def score_on_test(trial: optuna.Trial, model: Any) -> None:
+        # Outside the objective, which never reads the test rows: recorded for the report, never selected on.
+        trial.set_user_attr("test_age_accuracy", 100 * evaluate(model, data.x_test, data.y_test)["age"])
+
+    objective = _recorded(
+        make_face_objective(
+            data, n_epochs=spec.n_epochs, batch_size=spec.batch_size, seed=spec.seed, on_trained=score_on_test
+        ),
+        spec.sampler,
+    )
     callbacks: list[Callable] = [MaxTrialsCallback(spec.n_trials, states=COUNTED_STATES)]
     bar = _ProgressBar(spec.name, spec.n_trials, study) if progress else None
     if bar is not None:
@@ -298,18 +372,34 @@ def run_study(
     return study
 
 
-def _timed(objective: Callable[[optuna.Trial], float]) -> Callable[[optuna.Trial], float]:
-    """Record each trial's CPU seconds: on a busy shared machine wall time says little, while CPU time of a
-    one-thread run is what the trial would take on an idle core."""
+def _fail_stale_trials(study: optuna.Study) -> None:
+    """A study run by one process at a time holds no RUNNING trial at its start unless a run was killed: mark
+    those FAIL (they were never finished) and queue a paired start-up configuration again, so none is lost."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        study.tell(trial.number, state=TrialState.FAIL)
+        if "paired_startup" in trial.user_attrs:
+            study.enqueue_trial(trial.params, user_attrs={"paired_startup": trial.user_attrs["paired_startup"]})
 
-    def timed(trial: optuna.Trial) -> float:
+
+def _recorded(objective: Callable[[optuna.Trial], float], sampler: str) -> Callable[[optuna.Trial], float]:
+    """Record, per trial, the sampler's phase when it proposed the trial and its CPU seconds: on a busy shared
+    machine wall time says little, while CPU time of a one-thread run is what it takes on an idle core."""
+
+    def recorded(trial: optuna.Trial) -> float:
+        if "paired_startup" in trial.user_attrs:
+            phase, learned = "paired start-up", 0
+        else:
+            earlier = [t for t in trial.study.get_trials(deepcopy=False) if t.number < trial.number]
+            phase, learned = sampler_phase(sampler, earlier)
+        trial.set_user_attr("sampler_phase", phase)
+        trial.set_user_attr("model_trials", learned)
         start = time.process_time()
         try:
             return objective(trial)
         finally:
             trial.set_user_attr("cpu_time_s", time.process_time() - start)
 
-    return timed
+    return recorded
 
 
 def _check_same_settings(study: optuna.Study, identity: Mapping[str, Any]) -> None:

@@ -1,0 +1,116 @@
+"""The sampler showdown on the real faces: run every study, and keep its per-trial record in results/showdown/.
+
+Each study (arm x seed: 100 trials, the original's MedianPruner, 50 epochs, 24x24, batch 128, selection on
+validation) is one ``python -m tutorial_utils run`` process with one torch thread and its own SQLite file,
+``--jobs`` at once. Studies resume: rerunning ``run`` after an interruption finishes what is missing, and a
+killed run's unfinished trial is marked FAIL. Each finished study's record is written at once, so it can be
+committed as results come in.
+
+    python benchmarks/run_showdown.py run --seeds 0 1 2 3 4 5 6 7 8 9 --jobs 2
+    python benchmarks/run_showdown.py export      # (re)write results/showdown/*.csv from the SQLite files
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ARMS = ("random", "skopt", "skopt-pruned", "tpe", "gp")
+
+
+def study_name(arm: str, seed: int, pruner: str) -> str:
+    return f"{arm}-seed{seed}" if pruner == "median" else f"{pruner}prune-{arm}-seed{seed}"
+
+
+def study_command(arm: str, seed: int, pruner: str, args: argparse.Namespace) -> list[str]:
+    name = study_name(arm, seed, pruner)
+    storage = f"sqlite:///{Path(args.runs).resolve() / f'{name}.db'}"
+    command = [
+        sys.executable, "-m", "tutorial_utils", "run", "--sampler", arm, "--seed", str(seed),
+        "--n-trials", str(args.n_trials), "--epochs", str(args.epochs), "--pruner", pruner,
+        "--data", args.data, "--storage", storage, "--threads", "1", "--device", args.device,
+    ]
+    if pruner != "median":
+        command += ["--name-prefix", f"{pruner}prune"]
+    return command
+
+
+def export(runs: Path, out: Path, names: list[str] | None = None) -> list[Path]:
+    """Write the records of the studies in ``runs`` (only ``names`` if given) to ``out``."""
+    sys.path.insert(0, str(REPO))
+    import optuna
+
+    from tutorial_utils.records import write_records
+    from tutorial_utils.storage import make_storage
+
+    written = []
+    for db in sorted(runs.glob("*.db")):
+        if names is not None and db.stem not in names:
+            continue
+        storage = make_storage(f"sqlite:///{db.resolve()}")
+        for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
+            study = optuna.load_study(study_name=summary.study_name, storage=storage)
+            written.append(write_records(study, out))
+    return written
+
+
+def run_all(args: argparse.Namespace) -> None:
+    runs = Path(args.runs)
+    runs.mkdir(parents=True, exist_ok=True)
+    queue = [(arm, seed, pruner) for pruner in args.pruners for seed in args.seeds for arm in args.arms]
+    running: list[tuple[str, subprocess.Popen, float]] = []
+    env = {**os.environ, "TUTORIAL_UTILS_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    while queue or running:
+        while queue and len(running) < args.jobs:
+            arm, seed, pruner = queue.pop(0)
+            name = study_name(arm, seed, pruner)
+            log = open(runs / f"{name}.log", "a")  # noqa: SIM115 - closed with the process below
+            command = ["nice", "-n", str(args.nice), *study_command(arm, seed, pruner, args)]
+            print(f"{time.strftime('%H:%M:%S')} start {name}", flush=True)
+            running.append((name, subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log), time.time()))
+        time.sleep(5)
+        for name, proc, started in list(running):
+            if proc.poll() is None:
+                continue
+            running.remove((name, proc, started))
+            took = (time.time() - started) / 60
+            print(f"{time.strftime('%H:%M:%S')} done {name} (exit {proc.returncode}, {took:.1f} min)", flush=True)
+            if proc.returncode == 0:
+                for path in export(runs, Path(args.out), [name]):
+                    print(f"  wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run (or resume) every study, --jobs at a time; export each finished one")
+    run.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "age_gender.csv.gz"))
+    run.add_argument("--runs", default="/work/runs/showdown", help="folder for one SQLite file + log per study")
+    run.add_argument("--out", default=str(REPO / "results" / "showdown"), help="folder of the per-trial records")
+    run.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
+    run.add_argument("--pruners", nargs="+", default=["median"], choices=["median", "none"])
+    run.add_argument("--seeds", nargs="+", type=int, default=list(range(10)))
+    run.add_argument("--n-trials", type=int, default=100)
+    run.add_argument("--epochs", type=int, default=50)
+    run.add_argument("--jobs", type=int, default=2)
+    run.add_argument("--device", default="cpu")
+    run.add_argument("--nice", type=int, default=5, help="niceness of the study processes (CPU time is unaffected)")
+    out = commands.add_parser("export", help="write results/showdown/*.csv from the studies' SQLite files")
+    out.add_argument("--runs", default="/work/runs/showdown")
+    out.add_argument("--out", default=str(REPO / "results" / "showdown"))
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        run_all(args)
+    else:
+        for path in export(Path(args.runs), Path(args.out)):
+            print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

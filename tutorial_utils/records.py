@@ -1,0 +1,200 @@
+"""Per-trial records of the face-network studies: compact CSV files that a notebook loads in a second.
+
+A study's SQLite file is large and git-ignored; its record is one CSV row per trial (params, state, the
+validation curve, the sampler's phase, timings, and the test accuracy of completed trials), with the
+study's settings repeated on every row, so one file is self-contained and a folder of them is one table.
+Learners see the real runs without the face data and without retraining.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+SHOWDOWN_RECORDS = Path(__file__).resolve().parent.parent / "results" / "showdown"
+STUDY_COLUMNS = (
+    "study", "sampler", "pruner", "seed", "n_trials_budget", "n_epochs", "batch_size", "image_side", "data_source",
+    "split", "paired_startup", "study_cpu_time_s", "study_wall_time_s", "machine",
+)
+TRIAL_COLUMNS = (
+    "number", "state", "value", "test_age_accuracy", "sampler_phase", "model_trials", "epochs_trained",
+    "cpu_time_s", "seconds", "datetime_start", "params", "valid_curve",
+)
+COLUMNS = STUDY_COLUMNS + TRIAL_COLUMNS
+STATES = tuple(state.name for state in TrialState)
+
+
+class RecordsFormatError(ValueError):
+    """A records file that is not what :func:`write_records` writes (names the file, row and column)."""
+
+
+def _curve_text(trial: optuna.trial.FrozenTrial) -> str:
+    steps = sorted(trial.intermediate_values)
+    return " ".join(f"{trial.intermediate_values[s]:.3f}" for s in steps)
+
+
+def trial_records(study: optuna.Study) -> pd.DataFrame:
+    """One row per trial of ``study`` (all states), with the study's settings on every row."""
+    from .studies import machine_label
+
+    attrs = study.user_attrs
+    machine = attrs.get("machine", {})
+    settings = {
+        "study": study.study_name,
+        "sampler": attrs.get("sampler"),
+        "pruner": attrs.get("pruner"),
+        "seed": attrs.get("seed"),
+        "n_trials_budget": attrs.get("n_trials_budget"),
+        "n_epochs": attrs.get("n_epochs"),
+        "batch_size": attrs.get("batch_size"),
+        "image_side": attrs.get("image_side"),
+        "data_source": attrs.get("data_source"),
+        "split": attrs.get("split"),
+        "paired_startup": attrs.get("paired_startup"),
+        "study_cpu_time_s": attrs.get("cpu_time_s"),
+        "study_wall_time_s": attrs.get("wall_time_s"),
+        "machine": machine_label(machine) if machine else "",
+    }
+    rows = []
+    for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        seconds = (
+            (t.datetime_complete - t.datetime_start).total_seconds()
+            if t.datetime_start is not None and t.datetime_complete is not None
+            else None
+        )
+        rows.append(
+            {
+                **settings,
+                "number": t.number,
+                "state": t.state.name,
+                "value": t.value if t.state == TrialState.COMPLETE else None,
+                "test_age_accuracy": t.user_attrs.get("test_age_accuracy"),
+                "sampler_phase": t.user_attrs.get("sampler_phase"),
+                "model_trials": t.user_attrs.get("model_trials"),
+                "epochs_trained": t.user_attrs.get("epochs_trained", len(t.intermediate_values)),
+                "cpu_time_s": t.user_attrs.get("cpu_time_s"),
+                "seconds": seconds,
+                "datetime_start": t.datetime_start.isoformat(timespec="seconds") if t.datetime_start else None,
+                "params": json.dumps(t.params, sort_keys=True),
+                "valid_curve": _curve_text(t),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def write_records(study: optuna.Study, folder: str | os.PathLike = SHOWDOWN_RECORDS) -> Path:
+    """Write ``<folder>/<study name>.csv`` (replacing an older one) and return its path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{study.study_name}.csv"
+    tmp = path.with_suffix(".csv.tmp")
+    trial_records(study).to_csv(tmp, index=False, float_format="%.6g")
+    tmp.replace(path)
+    return path
+
+
+def read_records(path: str | os.PathLike) -> pd.DataFrame:
+    """Read one records file, checking its columns and states; errors name the file, row and column."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype={"valid_curve": str, "params": str})
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise RecordsFormatError(f"{path}: not a records CSV ({exc}); regenerate it with write_records") from None
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise RecordsFormatError(f"{path}: missing column(s) {missing}; expected the columns of write_records")
+    bad = ~frame["state"].isin(STATES)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise RecordsFormatError(
+            f"{path}, row {row + 2}, column 'state': {frame['state'].iloc[row]!r} is not one of {', '.join(STATES)}"
+        )
+    for column in ("value", "test_age_accuracy", "cpu_time_s"):
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        wrong = numbers.isna() & frame[column].notna()
+        if wrong.any():
+            row = int(np.flatnonzero(wrong.to_numpy())[0])
+            raise RecordsFormatError(
+                f"{path}, row {row + 2}, column {column!r}: {frame[column].iloc[row]!r} is not a number"
+            )
+        frame[column] = numbers
+    frame["valid_curve"] = frame["valid_curve"].fillna("")
+    return frame
+
+
+def load_records(folder: str | os.PathLike = SHOWDOWN_RECORDS) -> pd.DataFrame:
+    """Every ``*.csv`` records file of ``folder`` as one table (one row per trial)."""
+    files = sorted(Path(folder).glob("*.csv"))
+    if not files:
+        raise FileNotFoundError(f"no records (*.csv) in {Path(folder).resolve()}")
+    return pd.concat([read_records(f) for f in files], ignore_index=True)
+
+
+def curve(row: pd.Series) -> np.ndarray:
+    """A trial's validation age accuracy (percent) after each epoch it trained."""
+    text = row["valid_curve"]
+    return np.array(text.split(), dtype=float) if isinstance(text, str) and text else np.array([])
+
+
+def best_so_far(trials: pd.DataFrame) -> np.ndarray:
+    """Best validation value after each counted trial (completed or pruned) of ONE study, in trial order.
+
+    Pruned trials count as trials paid for and keep the previous best; NaN until the first completed trial.
+    """
+    counted = trials[trials["state"].isin(["COMPLETE", "PRUNED"])].sort_values("number")
+    values = counted["value"].where(counted["state"] == "COMPLETE").to_numpy(dtype=float)
+    out = np.full(len(values), np.nan)
+    best = -np.inf
+    for i, v in enumerate(values):
+        if not np.isnan(v):
+            best = max(best, v)
+        out[i] = best if np.isfinite(best) else np.nan
+    return out
+
+
+def select_trial(trials: pd.DataFrame) -> pd.Series | None:
+    """The trial a study selects: the completed trial with the best VALIDATION value (earliest on ties)."""
+    complete = trials[trials["state"] == "COMPLETE"].sort_values("number")
+    if complete.empty:
+        return None
+    return complete.loc[complete["value"].idxmax()]
+
+
+def summarize(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per study: the selected trial's validation and test accuracy, what selecting on test would
+    have reported instead (the original's protocol), trial counts, and times."""
+    rows: list[dict[str, Any]] = []
+    for name, trials in records.groupby("study", sort=True):
+        first = trials.iloc[0]
+        chosen = select_trial(trials)
+        counted = trials["state"].isin(["COMPLETE", "PRUNED"])
+        complete = trials[trials["state"] == "COMPLETE"]
+        rows.append(
+            {
+                "study": name,
+                "sampler": first["sampler"],
+                "pruner": first["pruner"],
+                "seed": int(first["seed"]),
+                "finished": int(counted.sum()) >= int(first["n_trials_budget"]),
+                "n_trials": int(counted.sum()),
+                "completed": len(complete),
+                "pruned": int((trials["state"] == "PRUNED").sum()),
+                "failed": int((trials["state"] == "FAIL").sum()),
+                "best_valid": float(chosen["value"]) if chosen is not None else np.nan,
+                "selected_trial": int(chosen["number"]) if chosen is not None else None,
+                "selected_test": float(chosen["test_age_accuracy"]) if chosen is not None else np.nan,
+                "best_test_if_selected_on_test": float(complete["test_age_accuracy"].max()) if len(complete) else np.nan,
+                "epochs_trained": int(trials["epochs_trained"].sum()),
+                "cpu_time_s": float(first["study_cpu_time_s"]) if pd.notna(first["study_cpu_time_s"]) else np.nan,
+                "wall_time_s": float(first["study_wall_time_s"]) if pd.notna(first["study_wall_time_s"]) else np.nan,
+                "machine": first["machine"],
+            }
+        )
+    return pd.DataFrame(rows)
