@@ -24,14 +24,29 @@ def test_split_is_stratified_deterministic_and_scaled(synthetic_faces):
     a = prepare_faces(synthetic_faces, image_side=24)
     b = prepare_faces(synthetic_faces, image_side=24)
     assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_test, b.y_test)
-    assert len(a.x_train) + len(a.x_test) == len(synthetic_faces)
+    assert len(a.x_train) + len(a.x_valid) + len(a.x_test) == len(synthetic_faces)
     assert len(a.x_test) == pytest.approx(0.2 * len(synthetic_faces), abs=1)
+    assert len(a.x_valid) == pytest.approx(0.2 * 0.8 * len(synthetic_faces), abs=1)
     assert a.x_train.shape[1] == 24 * 24 and a.x_train.dtype == torch.float32
     assert a.x_train.min() >= -1.0 and a.x_train.max() <= 1.0
     test_counts = torch.bincount(a.y_test[:, 0], minlength=5).numpy()
     np.testing.assert_allclose(100 * test_counts / test_counts.sum(), a.train_age_shares(), atol=1.0)
     other_seed = prepare_faces(synthetic_faces, seed=14)
     assert not torch.equal(other_seed.y_train, a.y_train)
+
+
+def test_fit_valid_and_test_rows_are_disjoint_and_test_rows_do_not_depend_on_the_validation_carve(synthetic_faces):
+    a = prepare_faces(synthetic_faces, image_side=12)
+    b = prepare_faces(synthetic_faces, image_side=12, valid_size=0.3)
+    # The test rows are the original 80/20 split's, whatever the validation share.
+    assert torch.equal(a.x_test, b.x_test) and torch.equal(a.y_test, b.y_test)
+    rows = [{tuple(r.tolist()) for r in x} for x in (a.x_train, a.x_valid, a.x_test)]
+    assert not (rows[0] & rows[1]) and not (rows[0] & rows[2]) and not (rows[1] & rows[2])
+    # The validation rows are stratified on the age bin like the rest.
+    shares = torch.bincount(a.y_valid[:, 0], minlength=5).numpy() / len(a.y_valid)
+    np.testing.assert_allclose(100 * shares, a.train_age_shares(), atol=1.5)
+    with pytest.raises(ValueError, match="valid_size"):
+        prepare_faces(synthetic_faces, valid_size=0)
 
 
 def test_full_size_keeps_pixels_and_maps_0_255_to_minus1_plus1(synthetic_faces):
@@ -55,5 +70,5 @@ def test_resize_antialiases_rather_than_subsamples():
 def test_real_data_split_shares_match_the_original(real_data_path):
     faces = load_age_gender(real_data_path)
     tensors = prepare_faces(faces)
-    assert len(tensors.x_train) + len(tensors.x_test) == 23705
+    assert tensors.sizes() == {"fit": 15171, "valid": 3793, "test": 4741}
     np.testing.assert_allclose(tensors.train_age_shares().round(2), [12.92, 6.46, 50.12, 19.17, 11.34])

@@ -18,12 +18,11 @@ import yaml
 
 from tutorial_utils import results
 from tutorial_utils.data import faces_from_frame
-from tutorial_utils.holdout import split_for_tuning
 from tutorial_utils.models import count_parameters
 from tutorial_utils.prepare import prepare_faces
 from tutorial_utils.retrain import mean_sd, rebuild_model, retrain_best
 from tutorial_utils.synthetic import make_synthetic_faces
-from tutorial_utils.training import make_objective
+from tutorial_utils.training import config_seed, make_face_objective
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -347,22 +346,11 @@ def tiny_faces():
     return prepare_faces(faces, image_side=12)
 
 
-def test_split_for_tuning_keeps_test_rows_aside(tiny_faces):
-    split = split_for_tuning(tiny_faces, valid_fraction=0.25, seed=1)
-    assert split.sizes() == {"fit": 240, "valid": 80, "test": 80}
-    assert torch.equal(split.x_test, tiny_faces.x_test)
-    rows = torch.cat([split.tuning.x_train, split.tuning.x_test])
-    # Fit and validation rows partition the original train rows (same multiset of rows).
-    assert torch.equal(rows.sort(0).values, tiny_faces.x_train.sort(0).values)
-    with pytest.raises(ValueError, match="valid_fraction"):
-        split_for_tuning(tiny_faces, valid_fraction=1.0)
-
-
 def test_face_net_rebuilt_and_retrained_from_best_params_yaml_alone(tiny_faces, tmp_path):
     """End to end: tune, export, then reproduce the best trial's value from the YAML file and the data."""
-    split = split_for_tuning(tiny_faces, valid_fraction=0.25, seed=0)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
-    study.optimize(make_objective(split.tuning, n_epochs=2, batch_size=64, seed=100, prune=False), n_trials=3)
+    study.optimize(make_face_objective(tiny_faces, n_epochs=2, batch_size=64, seed=100, prune=False), n_trials=3)
+    test_set = {"test": (tiny_faces.x_test, tiny_faces.y_test)}
     results.export_study(study, tmp_path)
     yaml_path = tmp_path / "best_params.yaml"
     best = study.best_trial
@@ -377,14 +365,15 @@ def test_face_net_rebuilt_and_retrained_from_best_params_yaml_alone(tiny_faces, 
     assert dropouts == [best.params[f"fc_dropout_{i}"] for i in range(n_layers)]
     assert count_parameters(model) == best.user_attrs["n_parameters"]
 
-    # The objective trains trial k with seed 100 + k: retraining with that seed reproduces its value exactly,
-    # with n_epochs taken from the YAML (user_attrs.epochs_trained).
-    again = retrain_best(yaml_path, split.tuning, seeds=[100 + best.number], batch_size=64, extra_sets=split.test_set)
-    assert again["valid_age"].item() == best.value
+    # The objective trains a configuration with config_seed(params, 100): retraining with that seed
+    # reproduces its value (percent) exactly, with n_epochs taken from the YAML (user_attrs.epochs_trained).
+    seed = config_seed(best.params, 100)
+    again = retrain_best(yaml_path, tiny_faces, seeds=[seed], batch_size=64, extra_sets=test_set)
+    assert 100 * again["valid_age"].item() == best.value
     # The training loss is continuous: equal to the last bit only if the very same network was trained.
-    last = best.user_attrs["last_metrics"]
-    assert again["train_loss"].item() == last["loss"]
-    assert [again[f"valid_{m}"].item() for m in ("ethnicity", "gender", "all")] == [
+    assert again["train_loss"].item() == best.user_attrs["train_loss"]
+    last = best.user_attrs["valid_accuracy"]
+    assert [100 * again[f"valid_{m}"].item() for m in ("ethnicity", "gender", "all")] == [
         last["ethnicity"],
         last["gender"],
         last["all"],
@@ -410,7 +399,7 @@ def test_face_net_rebuilt_and_retrained_from_best_params_yaml_alone(tiny_faces, 
     heads = again[["test_age", "test_ethnicity", "test_gender"]].iloc[0]
     assert again["test_mean"].item() == pytest.approx(heads.mean())
 
-    several = retrain_best(yaml_path, split.tuning, seeds=[0, 1, 2], batch_size=64)
+    several = retrain_best(yaml_path, tiny_faces, seeds=[0, 1, 2], batch_size=64)
     assert several["seed"].tolist() == [0, 1, 2]
     assert several["train_loss"].nunique() == 3  # each seed really trains a different network
     assert mean_sd(several, "valid_age").endswith("(n=3)")
@@ -418,7 +407,7 @@ def test_face_net_rebuilt_and_retrained_from_best_params_yaml_alone(tiny_faces, 
     record = results.load_best_params(yaml_path)
     del record["user_attrs"]["epochs_trained"]
     with pytest.raises(ValueError, match="n_epochs"):
-        retrain_best(record, split.tuning, seeds=[0])
+        retrain_best(record, tiny_faces, seeds=[0])
 
 
 def test_live_sampler_settings_and_seed_are_read_from_the_object():

@@ -64,7 +64,7 @@ def test_skopt_sampler_gets_the_original_settings():
 
 
 def test_unknown_sampler_or_settings_are_readable_errors():
-    with pytest.raises(StudyConfigError, match="unknown sampler 'cmaes'.*skopt, random, tpe, gp"):
+    with pytest.raises(StudyConfigError, match="unknown sampler 'cmaes'.*random, skopt, skopt-pruned, tpe, gp"):
         make_sampler("cmaes")
     with pytest.raises(StudyConfigError, match="'tpe' rejects the settings.*n_startup"):
         make_sampler("tpe", seed=0, n_startup=3)
@@ -192,7 +192,7 @@ def test_paired_comparison_respects_the_few_seeds_floor():
 
 def test_sampler_table_gives_mean_and_sample_sd_per_sampler():
     table = studies.sampler_table(_rows([0.70, 0.72], [0.66, 0.66]))
-    assert list(table.index) == ["skopt", "random"]
+    assert list(table.index) == ["random", "skopt"]
     assert table.loc["skopt", "best_mean"] == pytest.approx(0.71)
     assert table.loc["skopt", "best_sd"] == pytest.approx(0.0141421, rel=1e-4)  # ddof=1
     assert table.loc["random", "best_sd"] == 0 and table.loc["random", "cpu_min_mean"] == pytest.approx(0.5)

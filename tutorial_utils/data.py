@@ -53,6 +53,7 @@ __all__ = [
     "parse_pixel_strings",
     "read_face_table",
     "repo_root",
+    "searched_places",
 ]
 
 CANDIDATE_NAMES = ("age_gender.csv", "age_gender.csv.gz", "age-gender-and-ethnicity-face-data-csv.zip", "archive.zip")
@@ -108,21 +109,68 @@ class FaceData:
 # ----------------------------------------------------------------------------------------------- finding
 
 
+COURSE_HOME_ENV = "HPO_COURSE_HOME"
+DATA_DIR_ENV = "HPO_COURSE_DATA"
+
+
+def _is_checkout(folder: Path) -> bool:
+    """A clone of the course: the package sits next to pyproject.toml and notebooks/."""
+    return (folder / "pyproject.toml").is_file() and (folder / "notebooks").is_dir()
+
+
 def repo_root() -> Path:
-    """The course checkout (the folder holding ``tutorial_utils``), so ``data/`` resolves from anywhere."""
-    return Path(__file__).resolve().parent.parent
+    """The course's home, where ``data/`` and ``imgs/`` live, so they resolve however the course is installed.
+
+    ``$HPO_COURSE_HOME`` when set; else the checkout holding this package (``make setup``, Colab); else, for a
+    wheel install, the working directory, or its parent when that one holds ``notebooks/`` or ``data/`` (a
+    notebook runs in ``notebooks/``).
+    """
+    env = os.environ.get(COURSE_HOME_ENV)
+    if env:
+        return Path(env).expanduser().absolute()
+    package_parent = Path(__file__).resolve().parent.parent
+    if _is_checkout(package_parent):
+        return package_parent
+    cwd = Path.cwd()
+    for folder in (cwd, cwd.parent):
+        if (folder / "notebooks").is_dir() or (folder / "data").is_dir():
+            return folder
+    return cwd
 
 
 def data_dirs() -> list[Path]:
-    """Where to look for the real file: ``./data``, ``../data`` (notebooks run in ``notebooks/``), the checkout's."""
-    return [Path.cwd() / "data", Path.cwd().parent / "data", repo_root() / "data"]
+    """Where to look for the real file, in order: ``$HPO_COURSE_DATA`` alone when set; else ``./data``,
+    ``../data`` (notebooks run in ``notebooks/``) and the course home's ``data/`` (see ``repo_root``)."""
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return [Path(env).expanduser()]
+    cwd = Path.cwd()
+    dirs: list[Path] = []
+    for folder in (cwd / "data", cwd.parent / "data", repo_root() / "data"):
+        if folder not in dirs:
+            dirs.append(folder)
+    return dirs
+
+
+def searched_places() -> str:
+    """The folders ``find_data_file`` looks in, for messages that say where no data was found."""
+    return ", ".join(str(folder) for folder in data_dirs())
+
+
+def _check_env_folders() -> None:
+    """An environment variable naming a folder that is not there is a typo: say so instead of going synthetic."""
+    for name in (DATA_DIR_ENV, COURSE_HOME_ENV):
+        value = os.environ.get(name)
+        if value and not Path(value).expanduser().is_dir():
+            raise FileNotFoundError(f"{name}={value}: no such folder. Fix or unset {name}. {GET_DATA_HINT}")
 
 
 def find_data_file(path: str | os.PathLike | None = None) -> Path | None:
     """Return the face file to use: ``path`` when given, else the first known name under a ``data/`` folder.
 
     Known names: age_gender.csv, age_gender.csv.gz, and Kaggle's zip (any .zip holding age_gender.csv).
-    Returns None when there is no real file; raises when an explicit ``path`` does not exist.
+    Returns None when there is no real file; raises when an explicit ``path``, or a folder named by
+    ``$HPO_COURSE_DATA`` or ``$HPO_COURSE_HOME``, does not exist or (``$HPO_COURSE_DATA``) holds no such file.
     """
     if path is not None:
         p = Path(path).expanduser()
@@ -134,10 +182,15 @@ def find_data_file(path: str | os.PathLike | None = None) -> Path | None:
                 raise FileNotFoundError(f"{p}: folder holds none of {', '.join(CANDIDATE_NAMES)}. {GET_DATA_HINT}")
             return found
         return p
+    _check_env_folders()
     for folder in data_dirs():
         found = _first_candidate(folder)
         if found is not None:
             return found
+    if os.environ.get(DATA_DIR_ENV):
+        raise FileNotFoundError(
+            f"{DATA_DIR_ENV}={os.environ[DATA_DIR_ENV]}: folder holds none of {', '.join(CANDIDATE_NAMES)}. {GET_DATA_HINT}"
+        )
     return None
 
 
@@ -183,7 +236,7 @@ def load_age_gender(
     if source is None:
         if verbose:
             print(
-                f"No real face data found under data/: using {synthetic_rows} SYNTHETIC faces (seed {synthetic_seed}); "
+                f"No real face data found (looked in {searched_places()}): using {synthetic_rows} SYNTHETIC faces (seed {synthetic_seed}); "
                 f"numbers from them are not real results. {GET_DATA_HINT}"
             )
         return _synthetic_faces(synthetic_rows, synthetic_seed, use_cache, cache_dir)

@@ -46,11 +46,13 @@ def retrain_best(
     eval_name: str = "valid",
     extra_sets: Mapping[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
 ) -> pd.DataFrame:
-    """Train the exported configuration once per seed on ``data``'s train rows; one row per seed.
+    """Train the exported configuration once per seed on ``data``'s fit rows; one row per seed.
 
     Columns: ``seed``, ``n_parameters``, ``epochs``, ``fit_s``, ``train_loss`` (last epoch), then
-    ``<set>_<metric>`` for ``data``'s test rows (named ``eval_name``) and for each of ``extra_sets`` (e.g. a
-    final test split); metric is age, ethnicity, gender, all (all three right) or mean (of the three heads).
+    ``<set>_<metric>`` (fractions) for ``data``'s validation rows (named ``eval_name``) and for each of
+    ``extra_sets`` (e.g. the test rows, once the study is over); metric is age, ethnicity, gender, all (all
+    three right) or mean (of the three heads). ``training.config_seed(params, study_seed)`` is the seed the
+    study's objective trained the configuration with.
     ``n_epochs`` defaults to the epochs the best trial trained for.
     """
     record = _record(best)

@@ -6,18 +6,15 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
+from collections.abc import Iterable
+from pathlib import Path
 
-# Oldest releases the course is tested against; older ones break the notebooks in confusing ways.
-MIN_VERSIONS = {
-    "optuna": "5.0",
-    "torch": "2.4",
-    "numpy": "2.0",
-    "pandas": "2.2",
-    "scikit-learn": "1.5",
-    "lightgbm": "4.0",
-    "scikit-optimize": "0.10.2",
-    "matplotlib": "3.9",
-}
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+DISTRIBUTION = "tutorial_utils"
+
 SHOWN_VERSIONS = ("optuna", "torch", "numpy", "pandas", "scikit-learn", "lightgbm", "scikit-optimize")
 
 
@@ -29,14 +26,66 @@ def in_colab() -> bool:
     return importlib.util.find_spec("google") is not None and importlib.util.find_spec("google.colab") is not None
 
 
-def _version_tuple(text: str) -> tuple[int, ...]:
-    parts = []
-    for piece in text.split("+")[0].split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        if not digits:
-            break
-        parts.append(int(digits))
-    return tuple(parts)
+def minimums_from_requirements(requirements: Iterable[str]) -> dict[str, str]:
+    """``{name: floor}`` for the unconditional requirements (markers such as ``extra == "dev"`` excluded).
+
+    The floor is the version of a ``>=``, ``==`` or ``~=`` clause; requirements without one are skipped.
+    """
+    minimums: dict[str, str] = {}
+    for text in requirements:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        if canonicalize_name(requirement.name) == canonicalize_name(DISTRIBUTION):
+            continue
+        floors = [Version(s.version) for s in requirement.specifier if s.operator in (">=", "==", "~=")]
+        if floors:
+            minimums[requirement.name.lower()] = str(max(floors))
+    return minimums
+
+
+def _checkout_pyproject() -> Path | None:
+    """pyproject.toml of the checkout this package sits in (editable install or sys.path), if any."""
+    candidate = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    return candidate if candidate.is_file() else None
+
+
+def declared_minimums() -> dict[str, str]:
+    """The floors of the course's core dependencies, from their one source: pyproject.toml.
+
+    In a checkout, pyproject.toml itself is read (installed metadata can be stale until the next
+    ``make setup``); a wheel install reads the same list from its metadata (``Requires-Dist``).
+    """
+    pyproject = _checkout_pyproject()
+    if pyproject is not None:
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10: fall back to the installed metadata
+            tomllib = None
+        if tomllib is not None:
+            project = tomllib.loads(pyproject.read_text()).get("project", {})
+            if canonicalize_name(project.get("name", "")) == canonicalize_name(DISTRIBUTION):
+                return minimums_from_requirements(project.get("dependencies", []))
+    try:
+        return minimums_from_requirements(importlib.metadata.requires(DISTRIBUTION) or [])
+    except importlib.metadata.PackageNotFoundError:
+        return {}
+
+
+def is_at_least(version: str, minimum: str) -> bool:
+    """PEP 440 comparison: ``1.13.0rc1`` is older than ``1.13.0``, ``2.13.0+cpu`` is 2.13.0 for this check.
+
+    A pre-release of the minimum itself does not count as the minimum (it predates the release).
+    """
+    return Version(version) >= Version(minimum)
+
+
+# Oldest releases the course is tested against; older ones break the notebooks in confusing ways.
+# Read from pyproject.toml (the one place the floors are written), see declared_minimums().
+MIN_VERSIONS: dict[str, str] = declared_minimums()
 
 
 def check_versions(minimums: dict[str, str] = MIN_VERSIONS) -> dict[str, str]:
@@ -49,7 +98,11 @@ def check_versions(minimums: dict[str, str] = MIN_VERSIONS) -> dict[str, str]:
             problems.append(f"{name} is not installed (need >= {minimum})")
             continue
         found[name] = version
-        if _version_tuple(version) < _version_tuple(minimum):
+        try:
+            too_old = not is_at_least(version, minimum)
+        except InvalidVersion:  # not PEP 440 (a vendor build): cannot be ranked, so do not block on it
+            continue
+        if too_old:
             problems.append(f"{name} {version} is too old (need >= {minimum})")
     if problems:
         raise RuntimeError(

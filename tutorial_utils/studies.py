@@ -324,11 +324,10 @@ def run_study(
         "data_source": Path(str(data.source)).name if not data.is_synthetic else str(data.source),
     }
     _check_same_settings(study, identity)
-    if spec.paired_startup and spec.worker == 0 and not study.get_trials(deepcopy=False):
-        for j, params in enumerate(startup_configs(spec.seed, spec.paired_startup)):
-            study.enqueue_trial(params, user_attrs={"paired_startup": j})
     if not spec.shared:
         _fail_stale_trials(study)
+    if spec.paired_startup and spec.worker == 0:
+        _enqueue_paired_startup(study, spec)
     done = counted_trials(study)
     if done >= spec.n_trials:
         if progress:
@@ -372,13 +371,25 @@ def run_study(
     return study
 
 
+def _enqueue_paired_startup(study: optuna.Study, spec: StudySpec) -> None:
+    """Queue the seed's shared start-up configurations that the study has not run or queued yet (at most its
+    budget, so a tiny study holds no trials beyond it)."""
+    have = {
+        t.user_attrs["paired_startup"]
+        for t in study.get_trials(deepcopy=False)
+        if "paired_startup" in t.user_attrs and t.state != TrialState.FAIL
+    }
+    for j, params in enumerate(startup_configs(spec.seed, min(spec.paired_startup, spec.n_trials))):
+        if j not in have:
+            study.enqueue_trial(params, user_attrs={"paired_startup": j})
+
+
 def _fail_stale_trials(study: optuna.Study) -> None:
     """A study run by one process at a time holds no RUNNING trial at its start unless a run was killed: mark
-    those FAIL (they were never finished) and queue a paired start-up configuration again, so none is lost."""
+    those FAIL (they were never finished); :func:`_enqueue_paired_startup` then queues a failed paired
+    start-up configuration again, so none is lost."""
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        study.tell(trial.number, state=TrialState.FAIL)
-        if "paired_startup" in trial.user_attrs:
-            study.enqueue_trial(trial.params, user_attrs={"paired_startup": trial.user_attrs["paired_startup"]})
+        study.tell(trial.number, state=TrialState.FAIL)  # a paired start-up one is queued again just after
 
 
 def _recorded(objective: Callable[[optuna.Trial], float], sampler: str) -> Callable[[optuna.Trial], float]:

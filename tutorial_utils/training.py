@@ -164,6 +164,7 @@ def make_face_objective(
         model, history = fit(params, data, n_epochs, batch_size, seed=config_seed(params, seed), on_epoch=report)
         last = history[-1]
         trial.set_user_attr("valid_accuracy", {k: 100 * last[k] for k in ("age", "ethnicity", "gender", "all")})
+        trial.set_user_attr("train_loss", last["loss"])
         trial.set_user_attr("n_parameters", count_parameters(model))
         if on_trained is not None:
             on_trained(trial, model)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from ..data import repo_root
 
+# The course home's imgs/: the checkout's, $HPO_COURSE_HOME/imgs, or (wheel install) the working directory's
+# at import time; see tutorial_utils.data.repo_root.
 IMGS_DIR = repo_root() / "imgs"
 
 

@@ -1,0 +1,541 @@
+"""Train K independent face-net configurations at once, as one set of batched tensor ops.
+
+Why: the face network is tiny (~40k parameters), so a plain training step is ~80 small torch ops whose fixed
+cost (dispatch, Python, kernel launch) dwarfs their arithmetic. Running K trials side by side costs K times
+that overhead; running them *as one* costs it once.
+
+The trick:
+
+- **Pad every slot to the largest network of the space**: 8 hidden layers of width 64 and ``last_fc`` 64.
+  Each layer's weights of all K slots are one ``(K, in, out)`` tensor and a step is ``torch.baddbmm``/``bmm``
+  over the slot dimension. Padded units have zero weights and zero bias; their pre-activation is exactly 0,
+  ReLU's gradient there is 0 and the zero rows of the next layer send no gradient back, so they get exactly
+  zero gradient and never affect a real output.
+- **Shallower slots pass through** the layers they lack: those layers hold the identity matrix and zero
+  bias (``relu(h @ I) == h`` exactly, since ``h >= 0`` after the previous ReLU), and their gradients are
+  masked to zero, so they never move.
+- **Each slot has its own everything**: weights, optimizer state, learning rate (a per-slot tensor that
+  broadcasts), step count, batch order and dropout masks. A slot's batch order comes from its own
+  ``torch.Generator`` (``torch.randperm(n, generator=...)`` once per epoch, as ``training.train_epoch``
+  does), its rows are gathered into a ``(K, B, F)`` batch, and its dropout bits from a second generator of
+  its own, so a slot's trajectory does not depend on the others.
+- **The backward pass is written out by hand** (a plain MLP: a few ``bmm`` per layer) so gradients land in
+  one ``(K, P)`` buffer beside the ``(K, P)`` parameters. The five optimizers (Adam, Adadelta, RMSprop, SGD
+  with torch's defaults; MADGRAD as the ``madgrad`` package) are then ~10 elementwise ops over the rows of
+  the slots that use them; slots are kept sorted by optimizer so each group is a contiguous row range.
+- **Padding is inert under every optimizer**: a zero gradient with zero state gives an update of exactly 0
+  for Adam, Adadelta, RMSprop and SGD; MADGRAD is written as ``p += 0.1 * (z - p)`` with ``z == x0 == p`` for
+  an entry that never had a gradient, so it stays bit-for-bit where it was too.
+
+Semantics a plain run can reproduce: slot ``k`` set with ``(params, seed)`` starts from the weights of
+``MultiHeadFCNet.from_params(params, n_features)`` built right after ``torch.manual_seed(seed)``, and its
+epoch ``e`` visits the rows in the order of the ``e``-th ``torch.randperm(n, generator=g)`` of
+``g = torch.Generator().manual_seed(seed)`` -- exactly ``training.train_epoch(model, make_optimizer(...),
+x, y, batch_size, g)`` epoch after epoch. With dropout 0 the two agree to float rounding (the padded
+matmuls add exact zeros in another order). Dropout masks differ from a plain run's (they come from the
+slot's own generator, with the keep threshold resolved to 1/65536).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import accumulate
+
+import torch
+import torch.nn.functional as F
+
+from .models import (
+    FC_DROPOUT,
+    FC_OUTPUT_FEATURES,
+    LAST_FC,
+    LEARNING_RATE,
+    NUM_FC_LAYERS,
+    OPTIMIZERS,
+    MultiHeadFCNet,
+)
+from .prepare import HEADS
+
+MAX_LAYERS = NUM_FC_LAYERS[1]
+WIDTH = FC_OUTPUT_FEATURES[1]
+LAST = LAST_FC[1]
+N_OUT = sum(HEADS.values())
+HEAD_SLICES = tuple((end - size, end) for end, size in zip(accumulate(HEADS.values()), HEADS.values(), strict=True))
+MIN_LAYERS = NUM_FC_LAYERS[0]
+ALIGN = 16  # floats: every block of a slot's row starts on a 64-byte boundary (same SIMD path for every slot)
+DROPOUT_LEVELS = 65536  # dropout bits are 16-bit: keep a unit when its bits >= p * 65536
+
+# torch's defaults (and madgrad's) for everything but the learning rate.
+ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
+ADADELTA_RHO, ADADELTA_EPS = 0.9, 1e-6
+RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8
+MADGRAD_MOMENTUM, MADGRAD_EPS = 0.9, 1e-6
+
+
+def _align(n: int) -> int:
+    return -(-n // ALIGN) * ALIGN
+
+
+def check_space(params: Mapping) -> dict:
+    """Return a clean copy of ``params`` or raise naming the key outside the original search space.
+
+    The batched trainer pads to the space's largest network, so a configuration beyond it cannot be run.
+    """
+
+    def number(key: str, low: float, high: float, integer: bool) -> float:
+        if key not in params:
+            raise KeyError(f"params lack {key!r} (allowed {low}..{high})")
+        value = params[key]
+        try:
+            as_float = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{key}={value!r} is not a number; allowed {low}..{high}") from None
+        if integer and as_float != int(as_float):
+            raise ValueError(f"{key}={value!r} is not an integer; allowed {low}..{high}")
+        if not low <= as_float <= high:
+            raise ValueError(f"{key}={value!r} is outside the search space; allowed {low}..{high}")
+        return int(as_float) if integer else as_float
+
+    clean: dict = {"num_fc_layers": number("num_fc_layers", *NUM_FC_LAYERS, integer=True)}
+    clean["last_fc"] = number("last_fc", *LAST_FC, integer=True)
+    for i in range(clean["num_fc_layers"]):
+        clean[f"fc_output_feat_{i}"] = number(f"fc_output_feat_{i}", *FC_OUTPUT_FEATURES, integer=True)
+        clean[f"fc_dropout_{i}"] = number(f"fc_dropout_{i}", *FC_DROPOUT, integer=False)
+    if params.get("optimizer") not in OPTIMIZERS:
+        raise ValueError(f"optimizer={params.get('optimizer')!r} is outside the search space; allowed {list(OPTIMIZERS)}")
+    clean["optimizer"] = params["optimizer"]
+    clean["lr"] = number("lr", *LEARNING_RATE, integer=False)
+    return clean
+
+
+def check_device(device: str | torch.device) -> torch.device:
+    """``torch.device(device)``, or a ValueError saying why it cannot be used here."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device {device!r} is not a device name ({exc}); use cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} is not available: torch sees no CUDA GPU")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r} is not available: torch sees {torch.cuda.device_count()} CUDA GPU(s)")
+    elif dev.type == "mps":
+        if not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+            raise ValueError(f"device {device!r} is not available: torch has no usable MPS backend here")
+    elif dev.type != "cpu":
+        raise ValueError(f"device {device!r} is not supported; use cpu, cuda, cuda:N or mps")
+    return dev
+
+
+@dataclass
+class _Slot:
+    params: dict
+    seed: int
+    order_gen: torch.Generator  # CPU: the batch order, as training.train_epoch draws it
+    dropout_gen: torch.Generator  # on the device: dropout bits
+    has_dropout: bool
+    epochs: int = 0
+    row: int = -1
+
+
+class BatchedTrainer:
+    """K slots, each an independent configuration of the original search space, trained in lockstep.
+
+    ``set_slot``/``clear_slot`` between epochs; ``train_epoch`` steps every filled slot through one epoch of
+    its own shuffled mini-batches; ``evaluate`` gives each slot's accuracies. See the module docstring.
+    """
+
+    def __init__(self, n_slots: int, n_features: int, device: str | torch.device = "cpu", batch_size: int = 128) -> None:
+        if not isinstance(n_slots, int) or n_slots < 1:
+            raise ValueError(f"n_slots must be an integer >= 1, got {n_slots!r}")
+        if not isinstance(n_features, int) or n_features < 1:
+            raise ValueError(f"n_features must be an integer >= 1, got {n_features!r}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        self.n_slots, self.n_features, self.batch_size = n_slots, n_features, batch_size
+        self.device = check_device(device)
+        self._blocks = self._layout(n_features)
+        self.row_size = sum(_align(math.prod(shape)) for _, shape in self._blocks.values())
+        k, dev = n_slots, self.device
+        zeros = lambda *shape, dtype=torch.float32: torch.zeros(*shape, dtype=dtype, device=dev)  # noqa: E731
+        # Per-row buffers (row = physical position; slots are re-sorted by optimizer between epochs).
+        self._rows: dict[str, torch.Tensor] = {
+            "param": zeros(k, self.row_size),
+            "state1": zeros(k, self.row_size),
+            "state2": zeros(k, self.row_size),
+            "state3": zeros(k, self.row_size),
+            "lr": zeros(k, 1),
+            "step": zeros(k, 1),
+            "threshold": torch.full((k, 1, MAX_LAYERS * WIDTH), -DROPOUT_LEVELS // 2, dtype=torch.int16, device=dev),
+            "scale": torch.ones(k, 1, MAX_LAYERS * WIDTH, device=dev),
+            "layer_on": zeros(k, MAX_LAYERS - MIN_LAYERS, 1),
+        }
+        self._grad = zeros(k, self.row_size)
+        self._tmp = zeros(k, self.row_size)  # optimizer scratch
+        # The optimizers touch the columns the blocks use, not the alignment gap at the end of a row.
+        self._used = max(off + math.prod(shape) for off, shape in self._blocks.values())
+        self._ws_store: dict[str, torch.Tensor] = {}
+        self._ws_views: dict[tuple, dict[str, torch.Tensor]] = {}
+        # 16-bit dropout bits for a batch: drawn as int64 (4 units per draw), read as int16.
+        self._bits = torch.zeros(k, batch_size, MAX_LAYERS * WIDTH // 4, dtype=torch.int64, device=dev)
+        self._slots: list[_Slot | None] = [None] * k
+        self._row_slot: list[int | None] = [None] * k
+        self._groups: list[tuple[str, int, int]] = []
+        self._n_active = 0
+        self._dirty = False
+        self._views: dict[str, dict[str, torch.Tensor]] = {}
+
+    # ------------------------------------------------------------------------------------------ layout
+
+    @staticmethod
+    def _layout(n_features: int) -> dict[str, tuple[int, tuple[int, ...]]]:
+        """Offset and shape of each block in a slot's row: W0 b0 W1 b1 ... W7 b7 WL bL WH bH.
+
+        Weights are stored (in, out), biases (1, out). Layers 1..7 have equal strides (64*64 + 64 floats), so
+        the layers a shallow slot lacks (4..7) form one (K, 4, stride) view for the gradient mask.
+        """
+        blocks: dict[str, tuple[int, tuple[int, ...]]] = {}
+        offset = 0
+        shapes = [("W0", (n_features, WIDTH)), ("b0", (1, WIDTH))]
+        for i in range(1, MAX_LAYERS):
+            shapes += [(f"W{i}", (WIDTH, WIDTH)), (f"b{i}", (1, WIDTH))]
+        shapes += [("WL", (WIDTH, LAST)), ("bL", (1, LAST)), ("WH", (LAST, N_OUT)), ("bH", (1, N_OUT))]
+        for name, shape in shapes:
+            blocks[name] = (offset, shape)
+            offset += _align(math.prod(shape))
+        return blocks
+
+    def _block_views(self, buffer: torch.Tensor, rows: slice) -> dict[str, torch.Tensor]:
+        n = len(range(*rows.indices(buffer.shape[0])))
+        return {
+            name: buffer[rows, off : off + math.prod(shape)].view(n, *shape) for name, (off, shape) in self._blocks.items()
+        }
+
+    def _optional_layers(self, buffer: torch.Tensor, n: int) -> torch.Tensor:
+        start = self._blocks[f"W{MIN_LAYERS}"][0]
+        stride = self._blocks[f"W{MIN_LAYERS + 1}"][0] - start
+        return buffer[:n, start : start + stride * (MAX_LAYERS - MIN_LAYERS)].view(n, MAX_LAYERS - MIN_LAYERS, stride)
+
+    def _relayout(self) -> None:
+        """Sort the filled slots by optimizer into rows 0..n-1 (empty rows last), so each group is a slice."""
+        order = sorted(
+            (s for s in range(self.n_slots) if self._slots[s] is not None),
+            key=lambda s: (OPTIMIZERS.index(self._slots[s].params["optimizer"]), s),
+        )
+        used = [self._slots[s].row for s in order]
+        free = [r for r in range(self.n_slots) if r not in set(used)]
+        perm = torch.tensor(used + free, device=self.device)
+        for buffer in self._rows.values():
+            buffer.copy_(buffer.index_select(0, perm))
+        self._row_slot = [None] * self.n_slots
+        for row, s in enumerate(order):
+            self._slots[s].row = row
+            self._row_slot[row] = s
+        self._n_active = len(order)
+        self._groups = []
+        for row, s in enumerate(order):
+            name = self._slots[s].params["optimizer"]
+            if self._groups and self._groups[-1][0] == name:
+                self._groups[-1] = (name, self._groups[-1][1], row + 1)
+            else:
+                self._groups.append((name, row, row + 1))
+        n = self._n_active
+        self._views = {"param": self._block_views(self._rows["param"], slice(0, n)), "grad": self._block_views(self._grad, slice(0, n))}
+        self._ws_views = {}
+        self._dirty = False
+
+    # ------------------------------------------------------------------------------------------ slots
+
+    def _check_slot(self, k: int) -> None:
+        if not isinstance(k, int) or not 0 <= k < self.n_slots:
+            raise IndexError(f"slot {k!r} does not exist; slots are 0..{self.n_slots - 1}")
+
+    def set_slot(self, k: int, params: Mapping, seed: int) -> None:
+        """Put a fresh configuration in slot ``k`` (replacing what was there), initialised as a plain run
+        seeded with ``seed`` would be; its optimizer state, step count and generators start afresh."""
+        self._check_slot(k)
+        clean = check_space(params)
+        seed = int(seed)
+        with torch.random.fork_rng(devices=[]):  # build the plain model without touching the caller's RNG
+            torch.manual_seed(seed)
+            model = MultiHeadFCNet.from_params(clean, self.n_features)
+        old = self._slots[k]
+        if old is not None:
+            row = old.row
+        else:
+            taken = {s.row for s in self._slots if s is not None}
+            row = next(r for r in range(self.n_slots) if r not in taken)
+        self._write_row(row, model, clean)
+        dropout_gen = torch.Generator(device=self.device)
+        dropout_gen.manual_seed((seed * 6364136223846793005 + 1442695040888963407) % 2**64)
+        depth = clean["num_fc_layers"]
+        self._slots[k] = _Slot(
+            params=clean,
+            seed=seed,
+            order_gen=torch.Generator().manual_seed(seed),
+            dropout_gen=dropout_gen,
+            has_dropout=any(clean[f"fc_dropout_{i}"] > 0 for i in range(depth)),
+            row=row,
+        )
+        self._dirty = True
+
+    def _write_row(self, row: int, model: MultiHeadFCNet, params: dict) -> None:
+        depth = params["num_fc_layers"]
+        linears = [m for m in model.body if isinstance(m, torch.nn.Linear)]
+        param_row = torch.zeros(self.row_size)
+        views = self._block_views(param_row[None], slice(0, 1))
+        with torch.no_grad():
+            for i in range(MAX_LAYERS):
+                if i < depth:
+                    w, b = linears[i].weight, linears[i].bias
+                    views[f"W{i}"][0, : w.shape[1], : w.shape[0]] = w.T
+                    views[f"b{i}"][0, 0, : b.shape[0]] = b
+                else:  # pass-through: relu(h @ I + 0) == h for h >= 0
+                    views[f"W{i}"][0] = torch.eye(WIDTH)
+            w, b = linears[depth].weight, linears[depth].bias
+            views["WL"][0, : w.shape[1], : w.shape[0]] = w.T
+            views["bL"][0, 0, : b.shape[0]] = b
+            views["WH"][0, : model.heads.weight.shape[1]] = model.heads.weight.T
+            views["bH"][0, 0] = model.heads.bias
+        rows = self._rows
+        rows["param"][row] = param_row.to(self.device)
+        for name in ("state1", "state2", "state3"):
+            rows[name][row] = 0
+        if params["optimizer"] == "MADGRAD":  # x0, the dual-averaging anchor
+            rows["state3"][row] = rows["param"][row]
+        lr = params["lr"] + MADGRAD_EPS if params["optimizer"] == "MADGRAD" else params["lr"]
+        rows["lr"][row] = lr
+        rows["step"][row] = 0
+        dropouts = [params[f"fc_dropout_{i}"] if i < depth else 0.0 for i in range(MAX_LAYERS)]
+        threshold = torch.tensor([round(p * DROPOUT_LEVELS) - DROPOUT_LEVELS // 2 for p in dropouts], dtype=torch.int16)
+        scale = torch.tensor([1.0 / (1.0 - p) for p in dropouts])
+        rows["threshold"][row, 0] = threshold.repeat_interleave(WIDTH).to(self.device)
+        rows["scale"][row, 0] = scale.repeat_interleave(WIDTH).to(self.device)
+        rows["layer_on"][row, :, 0] = torch.tensor([float(i < depth) for i in range(MIN_LAYERS, MAX_LAYERS)])
+
+    def clear_slot(self, k: int) -> None:
+        """Empty slot ``k``: it stops training (and costing) from the next epoch on."""
+        self._check_slot(k)
+        if self._slots[k] is not None:
+            self._slots[k] = None
+            self._dirty = True
+
+    @property
+    def active_slots(self) -> list[int]:
+        """The filled slots, in slot order."""
+        return [k for k, s in enumerate(self._slots) if s is not None]
+
+    def slot_params(self, k: int) -> dict | None:
+        """The configuration in slot ``k`` (None when empty)."""
+        self._check_slot(k)
+        return None if self._slots[k] is None else dict(self._slots[k].params)
+
+    def slot_epochs(self, k: int) -> int:
+        """How many epochs slot ``k`` has trained since it was set."""
+        self._check_slot(k)
+        return 0 if self._slots[k] is None else self._slots[k].epochs
+
+    def to_model(self, k: int) -> MultiHeadFCNet:
+        """Slot ``k``'s current weights as a plain ``MultiHeadFCNet`` (on the trainer's device)."""
+        self._check_slot(k)
+        slot = self._slots[k]
+        if slot is None:
+            raise ValueError(f"slot {k} is empty")
+        with torch.random.fork_rng(devices=[]):
+            model = MultiHeadFCNet.from_params(slot.params, self.n_features).to(self.device)
+        views = self._block_views(self._rows["param"], slice(slot.row, slot.row + 1))
+        linears = [m for m in model.body if isinstance(m, torch.nn.Linear)]
+        names = [(f"W{i}", f"b{i}") for i in range(slot.params["num_fc_layers"])] + [("WL", "bL"), ("WH", "bH")]
+        with torch.no_grad():
+            for linear, (w, b) in zip([*linears, model.heads], names, strict=True):
+                out_features, in_features = linear.weight.shape
+                linear.weight.copy_(views[w][0, :in_features, :out_features].T)
+                linear.bias.copy_(views[b][0, 0, :out_features])
+        return model
+
+    # ------------------------------------------------------------------------------------------ training
+
+    def _check_data(self, x: torch.Tensor, y: torch.Tensor | None = None) -> None:
+        if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != self.n_features:
+            raise ValueError(f"x must be a (n, {self.n_features}) tensor, got {getattr(x, 'shape', type(x))}")
+        if x.dtype != torch.float32:
+            raise ValueError(f"x must be float32, got {x.dtype}")
+        if x.device.type != self.device.type or (self.device.index is not None and x.device.index != self.device.index):
+            raise ValueError(f"x is on {x.device} but the trainer is on {self.device}")
+        if y is not None:
+            if not isinstance(y, torch.Tensor) or y.shape != (len(x), len(HEADS)) or y.dtype != torch.int64:
+                raise ValueError(f"y must be an int64 ({len(x)}, {len(HEADS)}) tensor, got {getattr(y, 'shape', type(y))}")
+            if y.device != x.device:
+                raise ValueError(f"y is on {y.device} but x is on {x.device}")
+        if len(x) == 0:
+            raise ValueError("x has no rows")
+
+    @staticmethod
+    def _one_hot(y: torch.Tensor) -> torch.Tensor:
+        return torch.cat([F.one_hot(y[:, h], size) for h, size in enumerate(HEADS.values())], 1).float()
+
+    def train_epoch(self, x: torch.Tensor, y: torch.Tensor) -> dict[int, float]:
+        """One epoch for every filled slot, each over its own shuffle of (x, y); returns {slot: mean loss}."""
+        self._check_data(x, y)
+        if self._dirty:
+            self._relayout()
+        n = self._n_active
+        if n == 0:
+            return {}
+        slots = [self._slots[s] for s in self._row_slot[:n]]
+        n_rows = len(x)
+        orders = torch.stack([torch.randperm(n_rows, generator=s.order_gen, device="cpu") for s in slots]).to(self.device)
+        targets = self._one_hot(y)
+        total = torch.zeros(n, device=self.device)
+        dropout_rows = [(r, s.dropout_gen) for r, s in enumerate(slots) if s.has_dropout]
+        for start in range(0, n_rows, self.batch_size):
+            idx = orders[:, start : start + self.batch_size].reshape(-1)
+            total -= self._step(idx, x, targets, dropout_rows)
+        for s in slots:
+            s.epochs += 1
+        losses = (total / n_rows).tolist()
+        return {self._row_slot[r]: losses[r] for r in range(n)}
+
+    def _workspace(self, n: int, b: int, dropout: bool) -> dict[str, torch.Tensor]:
+        """Preallocated activations for rows 0..n-1 and a batch of b: on a CPU a fresh multi-megabyte tensor
+        costs page faults, often more than the op that fills it. Storage is sized for the full batch."""
+        key = (n, b, dropout)
+        if key not in self._ws_views:
+            shapes = {"x": (self.n_features,), "y": (N_OUT,), "z": (LAST,), "logits": (N_OUT,), "log_probs": (N_OUT,)}
+            shapes |= {"d_z": (LAST,), "d_h": (WIDTH,), "d_pre": (WIDTH,)}
+            shapes |= {f"h{i}": (WIDTH,) for i in range(MAX_LAYERS)}
+            if dropout:
+                shapes |= {f"hd{i}": (WIDTH,) for i in range(MAX_LAYERS)}
+                shapes |= {"mask": (MAX_LAYERS * WIDTH,), "keep": (MAX_LAYERS * WIDTH,)}
+            views = {}
+            for name, tail in shapes.items():
+                dtype = torch.bool if name == "keep" else torch.float32
+                size = n * self.batch_size * math.prod(tail)
+                store = self._ws_store.get(name)
+                if store is None or store.numel() < size:
+                    store = self._ws_store[name] = torch.empty(size, dtype=dtype, device=self.device)
+                views[name] = store[: n * b * math.prod(tail)].view(n, b, *tail)
+            self._ws_views[key] = views
+        return self._ws_views[key]
+
+    def _step(self, idx: torch.Tensor, x: torch.Tensor, targets: torch.Tensor, dropout_rows: list) -> torch.Tensor:
+        """Forward, hand-written backward and optimizer update for rows 0..n-1; returns -(summed loss) per row."""
+        n = self._n_active
+        b = len(idx) // n
+        ws = self._workspace(n, b, bool(dropout_rows))
+        p, g = self._views["param"], self._views["grad"]
+        xb, yb = ws["x"], ws["y"]
+        torch.index_select(x, 0, idx, out=xb.view(n * b, -1))
+        torch.index_select(targets, 0, idx, out=yb.view(n * b, -1))
+        masks = None
+        if dropout_rows:
+            for r, gen in dropout_rows:
+                self._bits[r].random_(-(2**63), 2**63 - 1, generator=gen)
+            torch.ge(self._bits[:n, :b].view(torch.int16), self._rows["threshold"][:n], out=ws["keep"])
+            masks = torch.mul(ws["keep"], self._rows["scale"][:n], out=ws["mask"])
+        inputs, relu_out = [xb], []
+        h = xb
+        for i in range(MAX_LAYERS):
+            h = torch.baddbmm(p[f"b{i}"], h, p[f"W{i}"], out=ws[f"h{i}"]).relu_()
+            relu_out.append(h)
+            if masks is not None:
+                h = torch.mul(h, masks[:, :, i * WIDTH : (i + 1) * WIDTH], out=ws[f"hd{i}"])
+            inputs.append(h)
+        z = torch.baddbmm(p["bL"], h, p["WL"], out=ws["z"])
+        logits = torch.baddbmm(p["bH"], z, p["WH"], out=ws["logits"])
+        log_probs = torch.cat([torch.log_softmax(logits[..., a:c], -1) for a, c in HEAD_SLICES], -1, out=ws["log_probs"])
+        neg_loss = (log_probs * yb).sum((1, 2))
+        # d(mean over the batch of the three cross-entropies) / d logits = (softmax - one_hot) / b
+        d_logits = log_probs.exp_().sub_(yb).mul_(1.0 / b)
+        torch.bmm(z.transpose(1, 2), d_logits, out=g["WH"])
+        torch.sum(d_logits, 1, keepdim=True, out=g["bH"])
+        d_z = torch.bmm(d_logits, p["WH"].transpose(1, 2), out=ws["d_z"])
+        torch.bmm(h.transpose(1, 2), d_z, out=g["WL"])
+        torch.sum(d_z, 1, keepdim=True, out=g["bL"])
+        d_h = torch.bmm(d_z, p["WL"].transpose(1, 2), out=ws["d_h"])
+        d_pre = ws["d_pre"]
+        for i in reversed(range(MAX_LAYERS)):
+            if masks is not None:
+                d_h.mul_(masks[:, :, i * WIDTH : (i + 1) * WIDTH])
+            torch.ops.aten.threshold_backward.grad_input(d_h, relu_out[i], 0, grad_input=d_pre)
+            torch.bmm(inputs[i].transpose(1, 2), d_pre, out=g[f"W{i}"])
+            torch.sum(d_pre, 1, keepdim=True, out=g[f"b{i}"])
+            if i > 0:
+                torch.bmm(d_pre, p[f"W{i}"].transpose(1, 2), out=d_h)
+        # The pass-through layers of shallow slots must not learn.
+        self._optional_layers(self._grad, n).mul_(self._rows["layer_on"][:n])
+        self._rows["step"][:n] += 1
+        for name, a, c in self._groups:
+            self._update(name, slice(a, c))
+        return neg_loss
+
+    def _update(self, name: str, rows: slice) -> None:
+        """One optimizer step for the rows of one optimizer group: torch's (madgrad's) update, batched.
+
+        In place or into the scratch row ``tmp``, for the same reason as the workspace. ``lr`` is a per-row
+        (n, 1) tensor that broadcasts.
+        """
+        r, used = self._rows, self._used
+        p, g, tmp = r["param"][rows, :used], self._grad[rows, :used], self._tmp[rows, :used]
+        s1, s2, s3 = r["state1"][rows, :used], r["state2"][rows, :used], r["state3"][rows, :used]
+        lr, step = r["lr"][rows], r["step"][rows]
+        if name == "SGD":
+            p.addcmul_(g, -lr)
+        elif name == "Adam":
+            beta1, beta2 = ADAM_BETAS
+            s1.lerp_(g, 1 - beta1)
+            s2.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+            step_size = lr / (1 - torch.pow(beta1, step))
+            bias2_sqrt = (1 - torch.pow(beta2, step)).sqrt_()
+            torch.sqrt(s2, out=tmp).div_(bias2_sqrt).add_(ADAM_EPS)  # denom
+            p.addcmul_(torch.div(s1, tmp, out=tmp), -step_size)
+        elif name == "RMSprop":
+            s1.mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1 - RMSPROP_ALPHA)
+            torch.sqrt(s1, out=tmp).add_(RMSPROP_EPS)  # avg
+            p.addcmul_(torch.div(g, tmp, out=tmp), -lr)
+        elif name == "Adadelta":
+            s1.mul_(ADADELTA_RHO).addcmul_(g, g, value=1 - ADADELTA_RHO)
+            torch.add(s1, ADADELTA_EPS, out=tmp).sqrt_()  # std
+            torch.div(g, tmp, out=tmp)
+            delta = tmp.mul_(torch.add(s2, ADADELTA_EPS, out=g).sqrt_())  # g is spent: reuse it
+            s2.mul_(ADADELTA_RHO).addcmul_(delta, delta, value=1 - ADADELTA_RHO)
+            p.addcmul_(delta, -lr)
+        elif name == "MADGRAD":
+            # lr already holds lr + eps (madgrad's "for stability"); lamb = lr * sqrt(k + 1), k = steps before.
+            weighted = torch.mul(g, lr * step.sqrt(), out=tmp)
+            s1.addcmul_(weighted, g)  # grad_sum_sq
+            s2.add_(weighted)  # s
+            rms = torch.pow(s1, 1 / 3, out=tmp).add_(MADGRAD_EPS)
+            z = torch.addcdiv(s3, s2, rms, value=-1, out=tmp)  # x0 - s / rms
+            p.lerp_(z, 1 - MADGRAD_MOMENTUM)  # p + ck (z - p): exactly p where z == p
+        else:  # pragma: no cover - check_space admits only the five
+            raise ValueError(f"unknown optimizer {name!r}")
+
+    # ------------------------------------------------------------------------------------------ evaluation
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict[int, dict[str, float]]:
+        """Each filled slot's accuracy per head and of all three at once, as ``training.evaluate`` reports."""
+        self._check_data(x, y)
+        if self._dirty:
+            self._relayout()
+        n = self._n_active
+        if n == 0:
+            return {}
+        p = self._views["param"]
+        # The input is shared by all slots: the first layer is one (rows, F) @ (F, n * 64) matmul.
+        w0 = p["W0"].permute(1, 0, 2).reshape(self.n_features, n * WIDTH)
+        correct = torch.zeros(n, len(HEADS) + 1, device=self.device)
+        chunk = max(64, 2**16 // n)
+        for start in range(0, len(x), chunk):
+            xc, yc = x[start : start + chunk], y[start : start + chunk]
+            h = (xc @ w0).view(len(xc), n, WIDTH).transpose(0, 1).add(p["b0"]).relu_()
+            for i in range(1, MAX_LAYERS):
+                h = torch.baddbmm(p[f"b{i}"], h, p[f"W{i}"]).relu_()
+            logits = torch.baddbmm(p["bH"], torch.baddbmm(p["bL"], h, p["WL"]), p["WH"])
+            hits = torch.stack([logits[..., a:c].argmax(-1) == yc[:, j] for j, (a, c) in enumerate(HEAD_SLICES)], -1)
+            correct += torch.cat([hits.sum(1), hits.all(-1).sum(1, keepdim=True)], 1)
+        acc = (correct / len(x)).tolist()
+        names = [*HEADS, "all"]
+        return {self._row_slot[r]: dict(zip(names, acc[r], strict=True)) for r in range(n)}
