@@ -1,0 +1,57 @@
+"""Paired tests, bootstrap interval, power and the luck baseline, against known answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutorial_utils import stats
+
+
+def test_three_seeds_all_agreeing_reach_only_the_floor_of_a_quarter():
+    c = stats.compare_paired([70, 69, 71], [66, 67, 68], ("skopt", "random"))
+    assert (c.n_pairs, c.a_wins, c.b_wins) == (3, 3, 0)
+    assert c.mean_diff == pytest.approx(3.0) and c.sd_diff == pytest.approx(1.0)
+    assert c.permutation_p == pytest.approx(0.25) == c.p_floor  # 2 of the 8 sign patterns are as extreme
+    assert c.wilcoxon_p == pytest.approx(0.25)
+    assert not c.significant
+    assert "undecided" in stats.verdict(c)
+
+
+def test_ten_seeds_all_agreeing_are_significant_and_the_interval_excludes_zero():
+    a = [70 + 0.1 * k for k in range(10)]
+    b = [68 + 0.15 * k for k in range(10)]
+    c = stats.compare_paired(a, b, ("skopt", "random"))
+    assert c.permutation_p == pytest.approx(2 / 1024)  # exact: only all-plus and all-minus are as extreme
+    assert c.significant and c.ci_low > 0
+    assert "skopt is better" in stats.verdict(c)
+
+
+def test_a_mixed_result_is_not_significant():
+    c = stats.compare_paired([70, 66, 69, 68, 67, 70], [68, 69, 67, 68.5, 68, 69])
+    assert c.permutation_p > 0.5 and c.ci_low < 0 < c.ci_high
+    assert "no difference shown" in stats.verdict(c)
+
+
+@pytest.mark.parametrize("dz, n", [(0.5, 34), (0.8, 15), (1.0, 10)])
+def test_seeds_needed_matches_the_paired_t_test_tables(dz, n):
+    # Two-sided alpha 0.05, power 0.8 (Cohen's tables / G*Power for a paired t-test).
+    assert stats.seeds_needed(dz * 2.0, 2.0) == n
+
+
+def test_detectable_gap_is_the_inverse_of_power():
+    gap = stats.detectable_gap(2.0, 10)
+    assert stats.paired_power(gap, 2.0, 10) == pytest.approx(0.8, abs=1e-6)
+    assert stats.detectable_gap(2.0, 40) < gap  # more seeds resolve a smaller gap
+
+
+def test_expected_best_of_k_from_order_statistics():
+    assert stats.expected_best_of([1, 2, 3, 4], 1) == pytest.approx(2.5)
+    assert stats.expected_best_of([1, 2, 3, 4], 2) == pytest.approx(50 / 16)  # 4*7/16 + 3*5/16 + 2*3/16 + 1/16
+    assert stats.expected_best_of([1, 2, 3, 4], 200) == pytest.approx(4.0)
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="paired by seed"):
+        stats.compare_paired([1, 2, 3], [1, 2])
+    with pytest.raises(ValueError, match="at least 2"):
+        stats.compare_paired([1], [2])
