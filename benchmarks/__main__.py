@@ -27,6 +27,7 @@ BENCHMARKS = {
     "sampler_overhead": ("benchmarks.bench_sampler_overhead", "4. time to choose a trial, per sampler and history"),
     "study": ("benchmarks.bench_study", "5. the 100-trial Skopt study with pruning, end to end"),
     "workers": ("benchmarks.bench_workers", "trials per minute with 1/2/4 worker processes (journal, PostgreSQL)"),
+    "batched": ("benchmarks.bench_batched", "trials per second: K trials as one batched set of ops vs one by one"),
 }
 
 

@@ -11,9 +11,9 @@ The trick:
   over the slot dimension. Padded units have zero weights and zero bias; their pre-activation is exactly 0,
   ReLU's gradient there is 0 and the zero rows of the next layer send no gradient back, so they get exactly
   zero gradient and never affect a real output.
-- **Shallower slots pass through** the layers they lack: those layers hold the identity matrix and zero
-  bias (``relu(h @ I) == h`` exactly, since ``h >= 0`` after the previous ReLU), and their gradients are
-  masked to zero, so they never move.
+- **Shallower slots skip** the layers they lack: slots are kept sorted by depth (deepest first), so layer
+  ``i`` runs on a prefix of the slot dimension, the slots that have it; the others pass their activations
+  (and, backwards, their gradients) through unchanged. A layer a slot lacks is all zeros and never written.
 - **Each slot has its own everything**: weights, optimizer state, learning rate (a per-slot tensor that
   broadcasts), step count, batch order and dropout masks. A slot's batch order comes from its own
   ``torch.Generator`` (``torch.randperm(n, generator=...)`` once per epoch, as ``training.train_epoch``
@@ -22,7 +22,8 @@ The trick:
 - **The backward pass is written out by hand** (a plain MLP: a few ``bmm`` per layer) so gradients land in
   one ``(K, P)`` buffer beside the ``(K, P)`` parameters. The five optimizers (Adam, Adadelta, RMSprop, SGD
   with torch's defaults; MADGRAD as the ``madgrad`` package) are then ~10 elementwise ops over the rows of
-  the slots that use them; slots are kept sorted by optimizer so each group is a contiguous row range.
+  the slots that use them; within a depth, slots are sorted by optimizer, so each optimizer updates a few
+  contiguous row ranges.
 - **Padding is inert under every optimizer**: a zero gradient with zero state gives an update of exactly 0
   for Adam, Adadelta, RMSprop and SGD; MADGRAD is written as ``p += 0.1 * (z - p)`` with ``z == x0 == p`` for
   an entry that never had a gradient, so it stays bit-for-bit where it was too.
@@ -71,6 +72,10 @@ ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
 ADADELTA_RHO, ADADELTA_EPS = 0.9, 1e-6
 RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8
 MADGRAD_MOMENTUM, MADGRAD_EPS = 0.9, 1e-6
+# Added under a square root whose argument is often exactly 0 (padding): torch's CPU sqrt takes a path ~5x
+# slower on zeros. 1e-30 is below float32 resolution for any second moment that moves a weight (sqrt(1e-30)
+# = 1e-15, far under the 1e-8 eps beside it), so updates do not change beyond rounding.
+SQRT_NUDGE = 1e-30
 
 
 def _align(n: int) -> int:
@@ -167,9 +172,9 @@ class BatchedTrainer:
             "state3": zeros(k, self.row_size),
             "lr": zeros(k, 1),
             "step": zeros(k, 1),
-            "threshold": torch.full((k, 1, MAX_LAYERS * WIDTH), -DROPOUT_LEVELS // 2, dtype=torch.int16, device=dev),
+            # A unit is kept when its 16 random bits (as int16) minus this are >= 1, i.e. bits >= p * 65536 - 32768.
+            "threshold": torch.full((k, 1, MAX_LAYERS * WIDTH), -DROPOUT_LEVELS // 2 - 1.0, device=dev),
             "scale": torch.ones(k, 1, MAX_LAYERS * WIDTH, device=dev),
-            "layer_on": zeros(k, MAX_LAYERS - MIN_LAYERS, 1),
         }
         self._grad = zeros(k, self.row_size)
         self._tmp = zeros(k, self.row_size)  # optimizer scratch
@@ -183,6 +188,7 @@ class BatchedTrainer:
         self._row_slot: list[int | None] = [None] * k
         self._groups: list[tuple[str, int, int]] = []
         self._n_active = 0
+        self._depth = 0  # the deepest filled slot's num_fc_layers
         self._dirty = False
         self._views: dict[str, dict[str, torch.Tensor]] = {}
 
@@ -212,16 +218,14 @@ class BatchedTrainer:
             name: buffer[rows, off : off + math.prod(shape)].view(n, *shape) for name, (off, shape) in self._blocks.items()
         }
 
-    def _optional_layers(self, buffer: torch.Tensor, n: int) -> torch.Tensor:
-        start = self._blocks[f"W{MIN_LAYERS}"][0]
-        stride = self._blocks[f"W{MIN_LAYERS + 1}"][0] - start
-        return buffer[:n, start : start + stride * (MAX_LAYERS - MIN_LAYERS)].view(n, MAX_LAYERS - MIN_LAYERS, stride)
-
     def _relayout(self) -> None:
-        """Sort the filled slots by optimizer into rows 0..n-1 (empty rows last), so each group is a slice."""
+        """Sort the filled slots into rows 0..n-1 (empty rows last): deepest first, then by optimizer.
+
+        Layer i then runs on rows 0..count[i]-1, and each optimizer on a few contiguous row ranges.
+        """
         order = sorted(
             (s for s in range(self.n_slots) if self._slots[s] is not None),
-            key=lambda s: (OPTIMIZERS.index(self._slots[s].params["optimizer"]), s),
+            key=lambda s: (-self._slots[s].params["num_fc_layers"], OPTIMIZERS.index(self._slots[s].params["optimizer"]), s),
         )
         used = [self._slots[s].row for s in order]
         free = [r for r in range(self.n_slots) if r not in set(used)]
@@ -233,10 +237,14 @@ class BatchedTrainer:
             self._slots[s].row = row
             self._row_slot[row] = s
         self._n_active = len(order)
+        depths = [self._slots[s].params["num_fc_layers"] for s in order]
+        self._depth = max(depths, default=0)
+        self._count = [sum(d > i for d in depths) for i in range(MAX_LAYERS)]
+        self._grad.zero_()  # a row's unused blocks are never written: they must hold zeros, not another slot's
         self._groups = []
         for row, s in enumerate(order):
             name = self._slots[s].params["optimizer"]
-            if self._groups and self._groups[-1][0] == name:
+            if self._groups and self._groups[-1][0] == name and self._groups[-1][2] == row:
                 self._groups[-1] = (name, self._groups[-1][1], row + 1)
             else:
                 self._groups.append((name, row, row + 1))
@@ -291,8 +299,6 @@ class BatchedTrainer:
                     w, b = linears[i].weight, linears[i].bias
                     views[f"W{i}"][0, : w.shape[1], : w.shape[0]] = w.T
                     views[f"b{i}"][0, 0, : b.shape[0]] = b
-                else:  # pass-through: relu(h @ I + 0) == h for h >= 0
-                    views[f"W{i}"][0] = torch.eye(WIDTH)
             w, b = linears[depth].weight, linears[depth].bias
             views["WL"][0, : w.shape[1], : w.shape[0]] = w.T
             views["bL"][0, 0, : b.shape[0]] = b
@@ -308,11 +314,10 @@ class BatchedTrainer:
         rows["lr"][row] = lr
         rows["step"][row] = 0
         dropouts = [params[f"fc_dropout_{i}"] if i < depth else 0.0 for i in range(MAX_LAYERS)]
-        threshold = torch.tensor([round(p * DROPOUT_LEVELS) - DROPOUT_LEVELS // 2 for p in dropouts], dtype=torch.int16)
+        threshold = torch.tensor([round(p * DROPOUT_LEVELS) - DROPOUT_LEVELS // 2 - 1.0 for p in dropouts])
         scale = torch.tensor([1.0 / (1.0 - p) for p in dropouts])
         rows["threshold"][row, 0] = threshold.repeat_interleave(WIDTH).to(self.device)
         rows["scale"][row, 0] = scale.repeat_interleave(WIDTH).to(self.device)
-        rows["layer_on"][row, :, 0] = torch.tensor([float(i < depth) for i in range(MIN_LAYERS, MAX_LAYERS)])
 
     def clear_slot(self, k: int) -> None:
         """Empty slot ``k``: it stops training (and costing) from the next epoch on."""
@@ -395,7 +400,7 @@ class BatchedTrainer:
         for s in slots:
             s.epochs += 1
         losses = (total / n_rows).tolist()
-        return {self._row_slot[r]: losses[r] for r in range(n)}
+        return {self._row_slot[r]: losses[r] for r in sorted(range(n), key=self._row_slot.__getitem__)}
 
     def _workspace(self, n: int, b: int, dropout: bool) -> dict[str, torch.Tensor]:
         """Preallocated activations for rows 0..n-1 and a batch of b: on a CPU a fresh multi-megabyte tensor
@@ -407,14 +412,13 @@ class BatchedTrainer:
             shapes |= {f"h{i}": (WIDTH,) for i in range(MAX_LAYERS)}
             if dropout:
                 shapes |= {f"hd{i}": (WIDTH,) for i in range(MAX_LAYERS)}
-                shapes |= {"mask": (MAX_LAYERS * WIDTH,), "keep": (MAX_LAYERS * WIDTH,)}
+                shapes |= {"mask": (MAX_LAYERS * WIDTH,)}
             views = {}
             for name, tail in shapes.items():
-                dtype = torch.bool if name == "keep" else torch.float32
                 size = n * self.batch_size * math.prod(tail)
                 store = self._ws_store.get(name)
                 if store is None or store.numel() < size:
-                    store = self._ws_store[name] = torch.empty(size, dtype=dtype, device=self.device)
+                    store = self._ws_store[name] = torch.empty(size, device=self.device)
                 views[name] = store[: n * b * math.prod(tail)].view(n, b, *tail)
             self._ws_views[key] = views
         return self._ws_views[key]
@@ -432,15 +436,23 @@ class BatchedTrainer:
         if dropout_rows:
             for r, gen in dropout_rows:
                 self._bits[r].random_(-(2**63), 2**63 - 1, generator=gen)
-            torch.ge(self._bits[:n, :b].view(torch.int16), self._rows["threshold"][:n], out=ws["keep"])
-            masks = torch.mul(ws["keep"], self._rows["scale"][:n], out=ws["mask"])
+            # 1/(1-p) where kept, else 0, in four plain float passes (bits and thresholds are small integers,
+            # exact in float32); a bool mask times a float tensor is several times slower on a CPU.
+            masks = ws["mask"].copy_(self._bits[:n, :b].view(torch.int16)).sub_(self._rows["threshold"][:n])
+            masks.clamp_(0, 1).mul_(self._rows["scale"][:n])
         inputs, relu_out = [xb], []
         h = xb
-        for i in range(MAX_LAYERS):
-            h = torch.baddbmm(p[f"b{i}"], h, p[f"W{i}"], out=ws[f"h{i}"]).relu_()
-            relu_out.append(h)
+        for i in range(self._depth):
+            c = self._count[i]  # rows 0..c-1 have layer i; rows c..n-1 pass h through
+            out = torch.baddbmm(p[f"b{i}"][:c], h[:c], p[f"W{i}"][:c], out=ws[f"h{i}"][:c]).relu_()
+            relu_out.append(out)
             if masks is not None:
-                h = torch.mul(h, masks[:, :, i * WIDTH : (i + 1) * WIDTH], out=ws[f"hd{i}"])
+                out = torch.mul(out, masks[:c, :, i * WIDTH : (i + 1) * WIDTH], out=ws[f"hd{i}"][:c])
+            if c < n:
+                full = ws[f"hd{i}" if masks is not None else f"h{i}"]
+                full[c:] = h[c:]
+                out = full
+            h = out
             inputs.append(h)
         z = torch.baddbmm(p["bL"], h, p["WL"], out=ws["z"])
         logits = torch.baddbmm(p["bH"], z, p["WH"], out=ws["logits"])
@@ -455,16 +467,16 @@ class BatchedTrainer:
         torch.sum(d_z, 1, keepdim=True, out=g["bL"])
         d_h = torch.bmm(d_z, p["WL"].transpose(1, 2), out=ws["d_h"])
         d_pre = ws["d_pre"]
-        for i in reversed(range(MAX_LAYERS)):
+        for i in reversed(range(self._depth)):
+            c = self._count[i]  # rows c..n-1 lack layer i: their d_h passes through unchanged
+            dh, dp = d_h[:c], d_pre[:c]
             if masks is not None:
-                d_h.mul_(masks[:, :, i * WIDTH : (i + 1) * WIDTH])
-            torch.ops.aten.threshold_backward.grad_input(d_h, relu_out[i], 0, grad_input=d_pre)
-            torch.bmm(inputs[i].transpose(1, 2), d_pre, out=g[f"W{i}"])
-            torch.sum(d_pre, 1, keepdim=True, out=g[f"b{i}"])
+                dh.mul_(masks[:c, :, i * WIDTH : (i + 1) * WIDTH])
+            torch.ops.aten.threshold_backward.grad_input(dh, relu_out[i], 0, grad_input=dp)
+            torch.bmm(inputs[i][:c].transpose(1, 2), dp, out=g[f"W{i}"][:c])
+            torch.sum(dp, 1, keepdim=True, out=g[f"b{i}"][:c])
             if i > 0:
-                torch.bmm(d_pre, p[f"W{i}"].transpose(1, 2), out=d_h)
-        # The pass-through layers of shallow slots must not learn.
-        self._optional_layers(self._grad, n).mul_(self._rows["layer_on"][:n])
+                torch.bmm(dp, p[f"W{i}"][:c].transpose(1, 2), out=dh)
         self._rows["step"][:n] += 1
         for name, a, c in self._groups:
             self._update(name, slice(a, c))
@@ -488,17 +500,17 @@ class BatchedTrainer:
             s2.mul_(beta2).addcmul_(g, g, value=1 - beta2)
             step_size = lr / (1 - torch.pow(beta1, step))
             bias2_sqrt = (1 - torch.pow(beta2, step)).sqrt_()
-            torch.sqrt(s2, out=tmp).div_(bias2_sqrt).add_(ADAM_EPS)  # denom
+            torch.add(s2, SQRT_NUDGE, out=tmp).sqrt_().div_(bias2_sqrt).add_(ADAM_EPS)  # denom
             p.addcmul_(torch.div(s1, tmp, out=tmp), -step_size)
         elif name == "RMSprop":
             s1.mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1 - RMSPROP_ALPHA)
-            torch.sqrt(s1, out=tmp).add_(RMSPROP_EPS)  # avg
+            torch.add(s1, SQRT_NUDGE, out=tmp).sqrt_().add_(RMSPROP_EPS)  # avg
             p.addcmul_(torch.div(g, tmp, out=tmp), -lr)
         elif name == "Adadelta":
             s1.mul_(ADADELTA_RHO).addcmul_(g, g, value=1 - ADADELTA_RHO)
             torch.add(s1, ADADELTA_EPS, out=tmp).sqrt_()  # std
             torch.div(g, tmp, out=tmp)
-            delta = tmp.mul_(torch.add(s2, ADADELTA_EPS, out=g).sqrt_())  # g is spent: reuse it
+            delta = tmp.mul_(torch.add(s2, ADADELTA_EPS, out=s3).sqrt_())  # Adadelta has no third state: scratch
             s2.mul_(ADADELTA_RHO).addcmul_(delta, delta, value=1 - ADADELTA_RHO)
             p.addcmul_(delta, -lr)
         elif name == "MADGRAD":
@@ -531,11 +543,42 @@ class BatchedTrainer:
         for start in range(0, len(x), chunk):
             xc, yc = x[start : start + chunk], y[start : start + chunk]
             h = (xc @ w0).view(len(xc), n, WIDTH).transpose(0, 1).add(p["b0"]).relu_()
-            for i in range(1, MAX_LAYERS):
-                h = torch.baddbmm(p[f"b{i}"], h, p[f"W{i}"]).relu_()
+            for i in range(1, self._depth):
+                c = self._count[i]
+                h[:c] = torch.baddbmm(p[f"b{i}"][:c], h[:c], p[f"W{i}"][:c]).relu_()
             logits = torch.baddbmm(p["bH"], torch.baddbmm(p["bL"], h, p["WL"]), p["WH"])
             hits = torch.stack([logits[..., a:c].argmax(-1) == yc[:, j] for j, (a, c) in enumerate(HEAD_SLICES)], -1)
             correct += torch.cat([hits.sum(1), hits.all(-1).sum(1, keepdim=True)], 1)
         acc = (correct / len(x)).tolist()
         names = [*HEADS, "all"]
-        return {self._row_slot[r]: dict(zip(names, acc[r], strict=True)) for r in range(n)}
+        rows = sorted(range(n), key=self._row_slot.__getitem__)
+        return {self._row_slot[r]: dict(zip(names, acc[r], strict=True)) for r in rows}
+
+    def slot_buffers(self, k: int) -> dict[str, torch.Tensor]:
+        """Slot ``k``'s padded rows, for inspection: ``param``, ``grad``, ``state1..3`` (views, not copies) and
+        ``real`` (True where an entry belongs to the network; everything else is padding and must stay 0)."""
+        self._check_slot(k)
+        slot = self._slots[k]
+        if slot is None:
+            raise ValueError(f"slot {k} is empty")
+        if self._dirty:
+            self._relayout()
+        real = torch.zeros(self.row_size, dtype=torch.bool)
+        views = self._block_views(real[None], slice(0, 1))
+        params = slot.params
+        widths = [self.n_features] + [params[f"fc_output_feat_{i}"] for i in range(params["num_fc_layers"])]
+        for i in range(params["num_fc_layers"]):
+            views[f"W{i}"][0, : widths[i], : widths[i + 1]] = True
+            views[f"b{i}"][0, 0, : widths[i + 1]] = True
+        views["WL"][0, : widths[-1], : params["last_fc"]] = True
+        views["bL"][0, 0, : params["last_fc"]] = True
+        views["WH"][0, : params["last_fc"]] = True
+        views["bH"][0] = True
+        row = slot.row
+        out = {name: self._rows[name][row] for name in ("param", "state1", "state2", "state3")}
+        return {**out, "grad": self._grad[row], "real": real.to(self.device)}
+
+    def memory_bytes(self) -> int:
+        """Bytes of the tensors this trainer holds (parameters, optimizer state, scratch, workspace)."""
+        tensors = [*self._rows.values(), self._grad, self._tmp, self._bits, *self._ws_store.values()]
+        return sum(t.numel() * t.element_size() for t in tensors)
