@@ -5,9 +5,11 @@ PY := $(VENV)/bin/python
 # run e.g. `make lab TORCH_SPEC=torch` to get the CUDA build instead.
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
+# Jupyter refuses to start as root (containers, Colab-like VMs) unless told to; a normal user never needs it.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
-.PHONY: setup lab test course bench lint site first-run clean
+.PHONY: setup lab test course bench lint site first-run wheel-check clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -19,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed  ## create .venv and install the course into it
 
 lab: setup  ## open JupyterLab on the notebooks
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks/
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -42,6 +44,9 @@ site: setup  ## execute every notebook (full mode; FAST=1 for fast) and render b
 
 first-run:  ## what a new learner does: clone, set up, run notebook 01, then 06 in fast mode (timed)
 	bash tools/first_run.sh
+
+wheel-check:  ## build the wheel, install it into a clean venv, import everything and run notebook 01 from it
+	bash tools/wheel_check.sh
 
 clean:
 	rm -rf build .pytest_cache
