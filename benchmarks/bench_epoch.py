@@ -26,7 +26,7 @@ from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, Dataset
 
 from tutorial_utils.models import MultiHeadFCNet
-from tutorial_utils.prepare import DEFAULT_SPLIT_SEED, bin_ages, prepare_faces
+from tutorial_utils.prepare import DEFAULT_SPLIT_SEED, DEFAULT_VALID_SIZE, bin_ages, prepare_faces
 from tutorial_utils.training import make_optimizer, multi_head_loss, train_epoch
 
 from .common import (
@@ -110,11 +110,14 @@ def classic_epoch(model, optimizer, loader: DataLoader, device: torch.device) ->
 
 
 def train_split(faces, seed: int = DEFAULT_SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
-    """The same train rows ``prepare_faces`` uses (same call, same seed): uint8 images and (age bin, eth, gender)."""
+    """The same fit rows ``prepare_faces`` trains on (same calls, same seed): uint8 images and (age bin, eth, gender)."""
     age_bin = bin_ages(faces.age)
     idx_train, _ = train_test_split(np.arange(len(faces)), test_size=0.2, random_state=seed, stratify=age_bin)
-    labels = np.stack([age_bin, faces.ethnicity, faces.gender], axis=1)[idx_train]
-    return np.ascontiguousarray(faces.images[idx_train]), labels
+    idx_fit, _ = train_test_split(
+        idx_train, test_size=DEFAULT_VALID_SIZE, random_state=seed, stratify=age_bin[idx_train]
+    )
+    labels = np.stack([age_bin, faces.ethnicity, faces.gender], axis=1)[idx_fit]
+    return np.ascontiguousarray(faces.images[idx_fit]), labels
 
 
 # ------------------------------------------------------------------------------------------ FLOP limit

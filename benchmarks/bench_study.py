@@ -1,8 +1,8 @@
 """Benchmark 5: the original study end to end (100 trials, SkoptSampler with ExtraTrees, MedianPruner, 50 epochs).
 
-This number is shared with the sampler comparison (``benchmarks/run_comparison.py``), which records every
-study in ``benchmarks/results/comparison_studies.csv``: when that file holds Skopt studies, this benchmark
-reads their wall times instead of running the study again. Running it here takes minutes to tens of minutes,
+This number is shared with the sampler showdown (``benchmarks/run_showdown.py``), which records every study
+in ``results/showdown/``: when that folder holds Skopt studies, this benchmark reads their times instead of
+running the study again. Running it here takes minutes to tens of minutes,
 so it happens only when asked (``python -m benchmarks --only study --run-study``), never in quick mode.
 """
 
@@ -16,17 +16,23 @@ import pandas as pd
 
 from .common import IMAGE_SIDE, RESULTS_DIR, data_label, load_faces, summary
 
-RECORDED = RESULTS_DIR / "comparison_studies.csv"
+RECORDED = RESULTS_DIR.parent.parent / "results" / "showdown"
 N_TRIALS = 100
 N_EPOCHS = 50
 SKOPT_ORIGINAL = {"base_estimator": "ET", "n_initial_points": 10, "acq_func": "EI", "acq_func_kwargs": {"xi": 0.02}}
 
 
 def recorded_skopt_studies(path: Path = RECORDED) -> pd.DataFrame | None:
-    """The Skopt studies of the comparison's table, or None when it has none (or is not there yet)."""
+    """The Skopt studies of the showdown's records folder (or of a summary CSV), or None when there are none."""
     if not path.exists():
         return None
-    table = pd.read_csv(path)
+    if path.is_dir():
+        from tutorial_utils.records import load_records, summarize
+
+        table = summarize(load_records(path))
+        table = table[(table["pruner"] == "median") & (table["sampler"] == "skopt")].assign(budget=100)
+    else:
+        table = pd.read_csv(path)
     if "sampler" not in table.columns or "wall_time_s" not in table.columns:
         print(f"{path}: no 'sampler'/'wall_time_s' columns (found {list(table.columns)}); cannot read study times.")
         return None
@@ -40,7 +46,7 @@ def run_study(device: str = "cpu", n_trials: int = N_TRIALS, n_epochs: int = N_E
 
     from tutorial_utils.prepare import prepare_faces
     from tutorial_utils.samplers import SkoptSampler
-    from tutorial_utils.training import make_objective
+    from tutorial_utils.training import make_face_objective
 
     faces = load_faces(quick=False)
     data = prepare_faces(faces, image_side=IMAGE_SIDE, device=device)
@@ -51,7 +57,7 @@ def run_study(device: str = "cpu", n_trials: int = N_TRIALS, n_epochs: int = N_E
         pruner=optuna.pruners.MedianPruner(),
     )
     start = time.perf_counter()
-    study.optimize(make_objective(data, n_epochs=n_epochs, seed=seed), n_trials=n_trials)
+    study.optimize(make_face_objective(data, n_epochs=n_epochs, seed=seed), n_trials=n_trials)
     wall = time.perf_counter() - start
     states = [t.state.name for t in study.trials]
     return {

@@ -170,34 +170,6 @@ def test_a_finished_study_is_loaded_not_rerun_and_folders_are_read(tiny_faces, t
     assert [s.study_name for s in load_studies(tmp_path)] == ["random-seed0"]
 
 
-def _rows(skopt, random):
-    import pandas as pd
-
-    rows = [{"sampler": "skopt", "seed": k, "best_age_accuracy": v} for k, v in enumerate(skopt)]
-    rows += [{"sampler": "random", "seed": k, "best_age_accuracy": v} for k, v in enumerate(random)]
-    frame = pd.DataFrame(rows)
-    return frame.assign(completed=10, pruned=90, wall_time_s=60.0, cpu_time_s=30.0)
-
-
-def test_paired_comparison_respects_the_few_seeds_floor():
-    t = studies.compare_two_samplers(_rows([0.70, 0.69, 0.71], [0.66, 0.67, 0.68]))
-    assert t["n_pairs"] == 3 and t["a_wins"] == 3 and t["mean_diff"] == pytest.approx(0.03)
-    assert t["permutation_p"] == pytest.approx(0.25) == t["permutation_p_floor"]  # all 3 agree: the floor
-    assert t["mannwhitney_p"] == pytest.approx(0.1) == t["mannwhitney_p_floor"]
-    mixed = studies.compare_two_samplers(_rows([0.70, 0.66, 0.69], [0.68, 0.69, 0.67]))
-    assert (mixed["a_wins"], mixed["b_wins"]) == (2, 1) and mixed["permutation_p"] > 0.5
-    with pytest.raises(ValueError, match="need studies of both 'skopt' and 'gp'"):
-        studies.compare_two_samplers(_rows([0.7], [0.6]), "skopt", "gp")
-
-
-def test_sampler_table_gives_mean_and_sample_sd_per_sampler():
-    table = studies.sampler_table(_rows([0.70, 0.72], [0.66, 0.66]))
-    assert list(table.index) == ["random", "skopt"]
-    assert table.loc["skopt", "best_mean"] == pytest.approx(0.71)
-    assert table.loc["skopt", "best_sd"] == pytest.approx(0.0141421, rel=1e-4)  # ddof=1
-    assert table.loc["random", "best_sd"] == 0 and table.loc["random", "cpu_min_mean"] == pytest.approx(0.5)
-
-
 def test_workers_sharing_a_study_get_their_own_sampler_seeds(tiny_faces, tmp_path):
     url = f"sqlite:///{tmp_path}/shared.db"
     spec = StudySpec(sampler="random", seed=3, n_trials=2, pruner="none", **TINY)

@@ -143,13 +143,29 @@ def curve(row: pd.Series) -> np.ndarray:
     return np.array(text.split(), dtype=float) if isinstance(text, str) and text else np.array([])
 
 
+def counted(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials of ONE study that count toward its budget (completed and pruned), in trial order."""
+    return trials[trials["state"].isin(["COMPLETE", "PRUNED"])].sort_values("number")
+
+
+def trial_values(trials: pd.DataFrame) -> np.ndarray:
+    """Per counted trial of ONE study: its validation value if completed, NaN if pruned (paid, no value)."""
+    spent = counted(trials)
+    return spent["value"].where(spent["state"] == "COMPLETE").to_numpy(dtype=float)
+
+
+def by_study(records: pd.DataFrame, sampler: str, pruner: str = "median") -> list[pd.DataFrame]:
+    """The trials of every study of one arm, one frame per study, in seed order."""
+    arm = records[(records["sampler"] == sampler) & (records["pruner"] == pruner)]
+    return [trials for _, trials in sorted(arm.groupby("seed"), key=lambda item: item[0])]
+
+
 def best_so_far(trials: pd.DataFrame) -> np.ndarray:
     """Best validation value after each counted trial (completed or pruned) of ONE study, in trial order.
 
     Pruned trials count as trials paid for and keep the previous best; NaN until the first completed trial.
     """
-    counted = trials[trials["state"].isin(["COMPLETE", "PRUNED"])].sort_values("number")
-    values = counted["value"].where(counted["state"] == "COMPLETE").to_numpy(dtype=float)
+    values = trial_values(trials)
     out = np.full(len(values), np.nan)
     best = -np.inf
     for i, v in enumerate(values):
@@ -174,7 +190,7 @@ def summarize(records: pd.DataFrame) -> pd.DataFrame:
     for name, trials in records.groupby("study", sort=True):
         first = trials.iloc[0]
         chosen = select_trial(trials)
-        counted = trials["state"].isin(["COMPLETE", "PRUNED"])
+        spent = trials["state"].isin(["COMPLETE", "PRUNED"])
         complete = trials[trials["state"] == "COMPLETE"]
         rows.append(
             {
@@ -182,8 +198,8 @@ def summarize(records: pd.DataFrame) -> pd.DataFrame:
                 "sampler": first["sampler"],
                 "pruner": first["pruner"],
                 "seed": int(first["seed"]),
-                "finished": int(counted.sum()) >= int(first["n_trials_budget"]),
-                "n_trials": int(counted.sum()),
+                "finished": int(spent.sum()) >= int(first["n_trials_budget"]),
+                "n_trials": int(spent.sum()),
                 "completed": len(complete),
                 "pruned": int((trials["state"] == "PRUNED").sum()),
                 "failed": int((trials["state"] == "FAIL").sum()),

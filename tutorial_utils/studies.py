@@ -27,7 +27,7 @@ from optuna.trial import FrozenTrial, TrialState
 from .storage import StorageError, make_storage
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 # The showdown's arms. "skopt" is the original's SkoptSampler; "skopt-pruned" the same learning from pruned
 # trials too (their last reported value); tpe and gp are Optuna 5's samplers with their defaults.
@@ -526,68 +526,3 @@ def format_best_trial(study: optuna.Study) -> str:
     lines += ["Best trial:", f"  Value:  {best.value}", "  Params: "]
     lines += [f"    {key}: {value}" for key, value in best.params.items()]
     return "\n".join(lines)
-
-
-# ------------------------------------------------------------------------------------------ comparison
-
-
-def sampler_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per sampler, over its studies (seeds): best accuracy mean, sd, min, max; mean completed/pruned; times."""
-    import pandas as pd
-
-    def sd(x: pd.Series) -> float:
-        return float(x.std(ddof=1)) if len(x) > 1 else float("nan")
-
-    order = [s for s in SAMPLERS if s in set(rows["sampler"])]
-    grouped = rows.groupby("sampler")
-    table = pd.DataFrame(
-        {
-            "studies": grouped.size(),
-            "best_mean": grouped["best_age_accuracy"].mean(),
-            "best_sd": grouped["best_age_accuracy"].agg(sd),
-            "best_min": grouped["best_age_accuracy"].min(),
-            "best_max": grouped["best_age_accuracy"].max(),
-            "completed_mean": grouped["completed"].mean(),
-            "pruned_mean": grouped["pruned"].mean(),
-            "wall_min_mean": grouped["wall_time_s"].mean() / 60,
-            "cpu_min_mean": grouped["cpu_time_s"].mean() / 60,
-        }
-    )
-    return table.loc[order]
-
-
-def compare_two_samplers(rows: pd.DataFrame, a: str = "skopt", b: str = "random") -> dict[str, Any]:
-    """Does sampler ``a`` beat ``b`` on best accuracy? Paired by seed (Wilcoxon signed-rank and an exact
-    sign-flip permutation test on the mean difference) and unpaired (Mann-Whitney U), all two-sided.
-
-    With n seeds no test can give p below its floor (``*_p_floor``): with 3 seeds a sign-flip test cannot go
-    below 0.25, so "not significant" there means "too few seeds to tell", not "no difference".
-    """
-    import itertools
-    import math
-
-    import numpy as np
-    from scipy import stats
-
-    best = rows.pivot_table(index="seed", columns="sampler", values="best_age_accuracy")
-    if a not in best or b not in best:
-        raise ValueError(f"need studies of both {a!r} and {b!r}; have {sorted(best.columns)}")
-    paired = best[[a, b]].dropna()
-    diffs = (paired[a] - paired[b]).to_numpy()
-    n = len(diffs)
-    out: dict[str, Any] = {
-        "a": a, "b": b, "seeds": [int(k) for k in paired.index], "n_pairs": n,
-        "mean_diff": float(diffs.mean()) if n else float("nan"),
-        "a_wins": int((diffs > 0).sum()), "b_wins": int((diffs < 0).sum()),
-    }
-    if n:
-        flips = np.array(list(itertools.product((1, -1), repeat=n)))
-        null = np.abs((flips * diffs).mean(axis=1))
-        out["permutation_p"] = float((null >= abs(diffs.mean()) - 1e-12).mean())
-        out["permutation_p_floor"] = 2 / 2**n if n else float("nan")
-        out["wilcoxon_p"] = float(stats.wilcoxon(diffs, method="exact").pvalue) if np.any(diffs) else 1.0
-    va, vb = rows.loc[rows.sampler == a, "best_age_accuracy"], rows.loc[rows.sampler == b, "best_age_accuracy"]
-    if len(va) and len(vb):
-        out["mannwhitney_p"] = float(stats.mannwhitneyu(va, vb, alternative="two-sided", method="exact").pvalue)
-        out["mannwhitney_p_floor"] = 2 / math.comb(len(va) + len(vb), len(va))
-    return out
