@@ -216,3 +216,37 @@ def test_bad_arguments_are_refused(data):
         trainer.train_epoch(x, y[:, :2])
     with pytest.raises(ValueError, match="float32"):
         trainer.evaluate(x.double(), y)
+
+
+def test_drawing_dropout_bits_for_several_steps_at_once_changes_nothing_on_a_cpu(data):
+    """The accelerator path (bits for 16 steps per call, chunks from each epoch's start), checked here: on a
+    CPU the generator's stream does not depend on how the draws are split, so the result must be identical."""
+    x, y = data
+    params = config([40, 30, 20, 10, 50], dropout=[0.5, 0.1, 0.0, 0.3, 0.2])
+    losses, weights = [], []
+    for chunk in (1, 3):
+        trainer = BatchedTrainer(2, N_FEATURES, dropout_chunk=chunk)
+        trainer.set_slot(1, params, seed=4)
+        losses.append([trainer.train_epoch(x, y)[1] for _ in range(3)])
+        weights.append(trainer.to_model(1).state_dict())
+    assert losses[0] == losses[1]
+    assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("name", ["Adam", "MADGRAD"])
+def test_a_slot_follows_the_plain_trainer_on_cuda(data, name):
+    x, y = (t.cuda() for t in data)
+    params, seed = CASES[name], 7
+    torch.manual_seed(seed)
+    plain = MultiHeadFCNet.from_params(params, N_FEATURES).cuda()
+    optimizer = make_optimizer(params["optimizer"], plain.parameters(), params["lr"])
+    generator = torch.Generator().manual_seed(seed)
+    expected = [train_epoch(plain, optimizer, x, y, 128, generator) for _ in range(EPOCHS)]
+    trainer = BatchedTrainer(3, N_FEATURES, device="cuda")
+    trainer.set_slot(0, NEIGHBOURS[1], seed=1)
+    trainer.set_slot(1, params, seed)
+    assert [trainer.train_epoch(x, y)[1] for _ in range(EPOCHS)] == pytest.approx(expected, rel=1e-4)
+    batched = trainer.to_model(1).state_dict()
+    for key, value in plain.state_dict().items():
+        torch.testing.assert_close(batched[key], value, rtol=1e-3, atol=1e-3, msg=f"{name}: {key}")

@@ -31,10 +31,15 @@ The trick:
 Semantics a plain run can reproduce: slot ``k`` set with ``(params, seed)`` starts from the weights of
 ``MultiHeadFCNet.from_params(params, n_features)`` built right after ``torch.manual_seed(seed)``, and its
 epoch ``e`` visits the rows in the order of the ``e``-th ``torch.randperm(n, generator=g)`` of
-``g = torch.Generator().manual_seed(seed)`` -- exactly ``training.train_epoch(model, make_optimizer(...),
-x, y, batch_size, g)`` epoch after epoch. With dropout 0 the two agree to float rounding (the padded
-matmuls add exact zeros in another order). Dropout masks differ from a plain run's (they come from the
-slot's own generator, with the keep threshold resolved to 1/65536).
+``g = torch.Generator().manual_seed(seed)``: exactly ``training.train_epoch(model, make_optimizer(...), x, y,
+batch_size, g)`` epoch after epoch, seeded as ``training.fit(..., seed=seed)`` seeds. With dropout 0 the two
+agree to float rounding (the padded matmuls add exact zeros in another order). Dropout masks differ from a
+plain run's: they come from the slot's own generator, with the keep probability resolved to 1/65536.
+
+What it costs: every slot pays for the padded width (64) in every layer it has, about 2-3x the multiply-adds
+of a typical configuration, so the gain is the per-op overhead saved minus that padding (see
+``benchmarks/bench_batched.py``). On a CPU a slot's results are bit-for-bit the same whatever the other slots
+hold; on a GPU the matmul library may pick kernels by batch size, so there they agree to rounding.
 """
 
 from __future__ import annotations
@@ -63,9 +68,9 @@ WIDTH = FC_OUTPUT_FEATURES[1]
 LAST = LAST_FC[1]
 N_OUT = sum(HEADS.values())
 HEAD_SLICES = tuple((end - size, end) for end, size in zip(accumulate(HEADS.values()), HEADS.values(), strict=True))
-MIN_LAYERS = NUM_FC_LAYERS[0]
 ALIGN = 16  # floats: every block of a slot's row starts on a 64-byte boundary (same SIMD path for every slot)
 DROPOUT_LEVELS = 65536  # dropout bits are 16-bit: keep a unit when its bits >= p * 65536
+DROPOUT_CHUNK = 16  # steps of dropout bits drawn at once on an accelerator (from each epoch's first step)
 
 # torch's defaults (and madgrad's) for everything but the learning rate.
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
@@ -96,6 +101,8 @@ def check_space(params: Mapping) -> dict:
             as_float = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"{key}={value!r} is not a number; allowed {low}..{high}") from None
+        if not math.isfinite(as_float):
+            raise ValueError(f"{key}={value!r} is outside the search space; allowed {low}..{high}")
         if integer and as_float != int(as_float):
             raise ValueError(f"{key}={value!r} is not an integer; allowed {low}..{high}")
         if not low <= as_float <= high:
@@ -151,13 +158,24 @@ class BatchedTrainer:
     its own shuffled mini-batches; ``evaluate`` gives each slot's accuracies. See the module docstring.
     """
 
-    def __init__(self, n_slots: int, n_features: int, device: str | torch.device = "cpu", batch_size: int = 128) -> None:
+    def __init__(
+        self,
+        n_slots: int,
+        n_features: int,
+        device: str | torch.device = "cpu",
+        batch_size: int = 128,
+        dropout_chunk: int | None = None,
+    ) -> None:
+        """``dropout_chunk``: steps of dropout bits each slot draws per call (default 1 on a CPU, where it makes
+        no difference, and 16 on an accelerator, where each call is a kernel launch)."""
         if not isinstance(n_slots, int) or n_slots < 1:
             raise ValueError(f"n_slots must be an integer >= 1, got {n_slots!r}")
         if not isinstance(n_features, int) or n_features < 1:
             raise ValueError(f"n_features must be an integer >= 1, got {n_features!r}")
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        if dropout_chunk is not None and (not isinstance(dropout_chunk, int) or dropout_chunk < 1):
+            raise ValueError(f"dropout_chunk must be an integer >= 1, got {dropout_chunk!r}")
         self.n_slots, self.n_features, self.batch_size = n_slots, n_features, batch_size
         self.device = check_device(device)
         self._blocks = self._layout(n_features)
@@ -183,7 +201,9 @@ class BatchedTrainer:
         self._ws_store: dict[str, torch.Tensor] = {}
         self._ws_views: dict[tuple, dict[str, torch.Tensor]] = {}
         # 16-bit dropout bits for a batch: drawn as int64 (4 units per draw), read as int16.
-        self._bits = torch.zeros(k, batch_size, MAX_LAYERS * WIDTH // 4, dtype=torch.int64, device=dev)
+        # On an accelerator each draw is a kernel launch per slot: draw for several steps at once there.
+        self._chunk = dropout_chunk or (1 if dev.type == "cpu" else DROPOUT_CHUNK)
+        self._bits = torch.zeros(k, self._chunk, batch_size, MAX_LAYERS * WIDTH // 4, dtype=torch.int64, device=dev)
         self._slots: list[_Slot | None] = [None] * k
         self._row_slot: list[int | None] = [None] * k
         self._groups: list[tuple[str, int, int]] = []
@@ -394,9 +414,16 @@ class BatchedTrainer:
         targets = self._one_hot(y)
         total = torch.zeros(n, device=self.device)
         dropout_rows = [(r, s.dropout_gen) for r, s in enumerate(slots) if s.has_dropout]
-        for start in range(0, n_rows, self.batch_size):
-            idx = orders[:, start : start + self.batch_size].reshape(-1)
-            total -= self._step(idx, x, targets, dropout_rows)
+        n_steps = -(-n_rows // self.batch_size)
+        for step in range(n_steps):
+            idx = orders[:, step * self.batch_size : (step + 1) * self.batch_size].reshape(-1)
+            bits = None
+            if dropout_rows:
+                if step % self._chunk == 0:  # a slot's draws depend only on its generator, n_rows and the batch
+                    for r, gen in dropout_rows:
+                        self._bits[r, : min(self._chunk, n_steps - step)].random_(-(2**63), 2**63 - 1, generator=gen)
+                bits = self._bits[:n, step % self._chunk]
+            total -= self._step(idx, x, targets, bits)
         for s in slots:
             s.epochs += 1
         losses = (total / n_rows).tolist()
@@ -423,22 +450,20 @@ class BatchedTrainer:
             self._ws_views[key] = views
         return self._ws_views[key]
 
-    def _step(self, idx: torch.Tensor, x: torch.Tensor, targets: torch.Tensor, dropout_rows: list) -> torch.Tensor:
+    def _step(self, idx: torch.Tensor, x: torch.Tensor, targets: torch.Tensor, bits: torch.Tensor | None) -> torch.Tensor:
         """Forward, hand-written backward and optimizer update for rows 0..n-1; returns -(summed loss) per row."""
         n = self._n_active
         b = len(idx) // n
-        ws = self._workspace(n, b, bool(dropout_rows))
+        ws = self._workspace(n, b, bits is not None)
         p, g = self._views["param"], self._views["grad"]
         xb, yb = ws["x"], ws["y"]
         torch.index_select(x, 0, idx, out=xb.view(n * b, -1))
         torch.index_select(targets, 0, idx, out=yb.view(n * b, -1))
         masks = None
-        if dropout_rows:
-            for r, gen in dropout_rows:
-                self._bits[r].random_(-(2**63), 2**63 - 1, generator=gen)
+        if bits is not None:
             # 1/(1-p) where kept, else 0, in four plain float passes (bits and thresholds are small integers,
             # exact in float32); a bool mask times a float tensor is several times slower on a CPU.
-            masks = ws["mask"].copy_(self._bits[:n, :b].view(torch.int16)).sub_(self._rows["threshold"][:n])
+            masks = ws["mask"].copy_(bits[:, :b].view(torch.int16)).sub_(self._rows["threshold"][:n])
             masks.clamp_(0, 1).mul_(self._rows["scale"][:n])
         inputs, relu_out = [xb], []
         h = xb
