@@ -10,12 +10,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 
 import optuna
 import pytest
 
-from conftest import REPO
+from conftest import ENTRY_POINTS, REPO, assert_readable_failure, run_cli
 from tutorial_utils.distributed import (
     StorageError,
     make_storage,
@@ -30,20 +29,6 @@ WORKER_TIMEOUT_S = 60  # generous for a 2-core machine shared with other jobs; t
 
 # The two commands a learner or a team starts against a storage URL: the toy worker of notebook 09 and the
 # face-network runner. Both must turn a bad URL into one readable line and a non-zero exit, quickly.
-ENTRY_POINTS = {
-    "worker": ["-m", "tutorial_utils.distributed", "--study", "s", "--n-trials", "1", "--objective", "sleep"],
-    "runner": ["-m", "tutorial_utils", "run", "--sampler", "random", "--n-trials", "1", "--epochs", "1",
-               "--data", "synthetic", "--quiet"],
-}  # fmt: skip
-
-
-def run_cli(entry: str, url: str, timeout: float = 40) -> tuple[subprocess.CompletedProcess, float]:
-    start = time.monotonic()
-    cmd = [sys.executable, *ENTRY_POINTS[entry], "--storage", url]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
-    return done, time.monotonic() - start
-
-
 def assert_shared_study_is_whole(storage, study_name: str, reports, n_workers: int, n_trials: int) -> None:
     """N workers x M trials: exactly N*M finished trials, numbers 0..N*M-1 once each, none lost."""
     trials = optuna.load_study(study_name=study_name, storage=storage).get_trials(deepcopy=False)
@@ -112,19 +97,6 @@ def test_masked_hides_the_password_even_in_unparseable_urls():
         masked("postgresql+psycopg2://hpo:s3cret@db:5432/hpo") == "postgresql+psycopg2://hpo:***@db:5432/hpo"
     )
     assert "s3cret" not in masked("postgresql://hpo:s3cret@db:port/hpo")
-
-
-def assert_readable_failure(
-    done: subprocess.CompletedProcess, elapsed: float, *needles: str, limit: float = 20
-):
-    assert done.returncode != 0, "a command that can't use its storage must exit non-zero"
-    assert "Traceback" not in done.stderr, f"expected one readable line, got a traceback:\n{done.stderr}"
-    first = done.stderr.strip().splitlines()[0]
-    assert first.startswith(("error: ", "python -m tutorial_utils: error: ")), done.stderr
-    for needle in needles:
-        assert needle in done.stderr, f"{needle!r} not in {done.stderr!r}"
-    assert "s3cret" not in done.stderr, "the password must not be printed"
-    assert elapsed < limit, f"took {elapsed:.1f} s; every wait must be bounded"
 
 
 @pytest.mark.timeout(60)

@@ -10,13 +10,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_notebooks import execute_fast
 
-from conftest import NOTEBOOKS, REPO
+from conftest import NOTEBOOKS, REPO, execute_fast
 
 sys.path.insert(0, str(REPO / "tools"))
 import build_site  # noqa: E402
 
+pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 SCREENSHOTS = REPO / "build" / "screenshots"
@@ -29,7 +29,7 @@ def site(executed_dir, tmp_path_factory) -> Path:
 
     for path in NOTEBOOKS:
         if not (executed_dir / path.name).exists():
-            execute_fast(path, executed_dir)
+            execute_fast(path, executed_dir, timeout=600)
     timings = json.loads((executed_dir / "timings.json").read_text())
     out = tmp_path_factory.mktemp("site")
     build_site.render_site(executed_dir, out, timings, mode="fast")

@@ -35,7 +35,9 @@ def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
     return fallback
 
 
-def execute_notebook(path: Path, out_path: Path, fast: bool, timeout: float | None = None) -> float:
+def execute_notebook(
+    path: Path, out_path: Path, fast: bool, timeout: float | None = None, parameters: dict | None = None
+) -> float:
     """Run one notebook with papermill (in notebooks/) and return its seconds.
 
     The kernel starts without MPLBACKEND: with MPLBACKEND=Agg it would draw no inline figures.
@@ -44,7 +46,7 @@ def execute_notebook(path: Path, out_path: Path, fast: bool, timeout: float | No
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(path), str(out_path), parameters={"FAST": fast}, cwd=str(NOTEBOOKS), kernel_name="python3",
+            str(path), str(out_path), parameters={"FAST": fast, **(parameters or {})}, cwd=str(NOTEBOOKS), kernel_name="python3",
             progress_bar=False, execution_timeout=timeout,
         )
     finally:
