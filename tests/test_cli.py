@@ -90,3 +90,26 @@ def test_progress_bar_shows_count_best_and_pruned(tmp_path, capsys):
     out = capsys.readouterr()
     assert "random-seed0" in out.err and "2/2" in out.err and "best=" in out.err and "pruned=0" in out.err
     assert "Number of finished trials:  2" in out.out and "no --storage given" in out.out
+
+
+def test_an_error_during_training_keeps_its_traceback(monkeypatch, tmp_path):
+    """Only the course's own setup errors become one line; a crash mid-training must reach the user whole."""
+    from tutorial_utils import cli, training
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(training, "train_epoch", out_of_memory)
+    with pytest.raises(RuntimeError, match="CUDA out of memory"):
+        cli.main(["run", "--sampler", "random", "--n-trials", "1", "--epochs", "1", "--data", "synthetic",
+                  "--synthetic-rows", "200", "--quiet", "--storage", f"sqlite:///{tmp_path}/s.db"])
+
+
+def test_a_setup_error_is_one_line_and_exit_1(capsys, tmp_path):
+    from tutorial_utils import cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["run", "--data", str(tmp_path / "missing.csv"), "--quiet"])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "missing.csv: no such file" in err and "Traceback" not in err

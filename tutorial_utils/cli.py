@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from .studies import PRUNERS, SAMPLERS, SYNTHETIC, StorageError, StudyConfigError
 
@@ -73,17 +74,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return _run(args) if args.command == "run" else _summary(args)
-    except (StudyConfigError, json.JSONDecodeError) as exc:
-        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
-    except (StorageError, FileNotFoundError, ImportError, ValueError, RuntimeError) as exc:
-        parser.exit(EXIT_RUNTIME, f"{parser.prog}: error: {exc}\n")
+        return _run(args, parser) if args.command == "run" else _summary(args, parser)
     except KeyboardInterrupt:
         parser.exit(130, "interrupted: rerun the same command to resume the study\n")
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
+@contextmanager
+def _one_line_errors(parser: argparse.ArgumentParser) -> Iterator[None]:
+    """Turn the course's own errors (bad settings, an unusable storage, a missing or malformed data file, a
+    missing optional package) into one readable line and a non-zero exit. Everything else, such as an error
+    in the middle of training, keeps its traceback: that is what a bug report needs."""
+    from .data import DataFormatError
+
+    try:
+        yield
+    except (StudyConfigError, json.JSONDecodeError) as exc:
+        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
+    except (StorageError, DataFormatError, FileNotFoundError, ImportError) as exc:
+        parser.exit(EXIT_RUNTIME, f"{parser.prog}: error: {exc}\n")
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import optuna
 
     from .setup import configure_torch_threads
@@ -94,34 +106,39 @@ def _run(args: argparse.Namespace) -> int:
         make_pruner,
         make_sampler,
         open_storage,
+        prepare_study,
         run_study,
     )
 
-    try:
-        sampler_kwargs = json.loads(args.sampler_kwargs)
-    except json.JSONDecodeError as exc:
-        raise StudyConfigError(f"--sampler-kwargs is not valid JSON ({exc}): {args.sampler_kwargs!r}") from None
-    if not isinstance(sampler_kwargs, dict):
-        raise StudyConfigError(f"--sampler-kwargs must be a JSON object, got {args.sampler_kwargs!r}")
-    # Check everything cheap before the slow data load.
-    make_sampler(args.sampler, args.seed[0], **sampler_kwargs)
-    make_pruner(args.pruner)
-    storage = open_storage(args.storage)
-    if storage is None and not args.quiet:
-        print("Note: no --storage given, the study lives in memory and is lost at exit.")
+    with _one_line_errors(parser):  # setup: every check before anything is trained
+        try:
+            sampler_kwargs = json.loads(args.sampler_kwargs)
+        except json.JSONDecodeError as exc:
+            raise StudyConfigError(f"--sampler-kwargs is not valid JSON ({exc}): {args.sampler_kwargs!r}") from None
+        if not isinstance(sampler_kwargs, dict):
+            raise StudyConfigError(f"--sampler-kwargs must be a JSON object, got {args.sampler_kwargs!r}")
+        # Check everything cheap before the slow data load.
+        make_sampler(args.sampler, args.seed[0], **sampler_kwargs)
+        make_pruner(args.pruner)
+        storage = open_storage(args.storage)
+        if storage is None and not args.quiet:
+            print("Note: no --storage given, the study lives in memory and is lost at exit.")
 
-    device = _checked_device(args.device)
-    configure_torch_threads(args.threads)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    data = load_study_data(
-        args.data, image_side=args.image_side, device=device, synthetic_rows=args.synthetic_rows, verbose=not args.quiet
-    )
+        device = _checked_device(args.device)
+        configure_torch_threads(args.threads)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        data = load_study_data(
+            args.data, image_side=args.image_side, device=device, synthetic_rows=args.synthetic_rows,
+            verbose=not args.quiet,
+        )
     for seed in args.seed:
         spec = StudySpec(
             sampler=args.sampler, seed=seed, n_trials=args.n_trials, n_epochs=args.epochs, batch_size=args.batch_size,
             pruner=args.pruner, sampler_kwargs=sampler_kwargs, name_prefix=args.name_prefix,
             worker=args.worker or 0, shared=args.worker is not None,
         )
+        with _one_line_errors(parser):  # a stored study with other settings is refused before it trains
+            prepare_study(spec, data, storage)
         study = run_study(spec, data, storage, progress=not args.quiet, timeout=args.timeout, device=device)
         if not args.quiet:
             print(format_best_trial(study))
@@ -145,12 +162,13 @@ def _checked_device(name: str):
     return device
 
 
-def _summary(args: argparse.Namespace) -> int:
+def _summary(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import pandas as pd
 
     from .studies import load_studies, study_summary
 
-    studies = load_studies(args.storage, prefix=args.name_prefix)
+    with _one_line_errors(parser):
+        studies = load_studies(args.storage, prefix=args.name_prefix)
     if not studies:
         print(f"no <sampler>-seed<k> studies in {args.storage}")
         return EXIT_RUNTIME

@@ -55,7 +55,9 @@ class StudyConfigError(ValueError):
     """A setting is unusable (unknown sampler, bad kwargs, a stored study run with other settings...)."""
 
 
-__all__ = ["StorageError", "StudyConfigError", "StudySpec", "make_pruner", "make_sampler", "open_storage", "run_study"]
+__all__ = [
+    "StorageError", "StudyConfigError", "StudySpec", "make_pruner", "make_sampler", "open_storage", "prepare_study", "run_study",
+]
 
 
 # ------------------------------------------------------------------------------------------ factories
@@ -282,6 +284,45 @@ def counted_trials(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=COUNTED_STATES))
 
 
+def study_identity(spec: StudySpec, data: Any) -> dict[str, Any]:
+    """The settings that define a study's experiment: resuming it with any of them changed is refused."""
+    return {
+        "sampler": spec.sampler.lower(),
+        "sampler_kwargs": json.dumps(spec.sampler_kwargs, sort_keys=True),
+        "seed": spec.seed,
+        "pruner": spec.pruner.lower(),
+        "n_epochs": spec.n_epochs,
+        "batch_size": spec.batch_size,
+        "image_side": int(data.image_side),
+        "paired_startup": spec.paired_startup,
+        "split": json.dumps(data.sizes()),
+        "data_source": Path(str(data.source)).name if not data.is_synthetic else str(data.source),
+    }
+
+
+def prepare_study(spec: StudySpec, data: Any, storage: str | optuna.storages.BaseStorage | None = None) -> optuna.Study:
+    """Create or load ``spec.name`` in ``storage``, refusing (StudyConfigError) a stored study run with other
+    settings; then mark a killed run's trials FAIL and queue the paired start-up. Trains nothing; idempotent."""
+    make_pruner(spec.pruner)  # validate names before touching the storage
+    sampler = make_sampler(spec.sampler, spec.sampler_seed, **spec.sampler_kwargs)
+    if isinstance(storage, str) or storage is None:
+        storage = open_storage(storage)
+    study = optuna.create_study(
+        study_name=spec.name,
+        storage=storage,
+        sampler=sampler,
+        pruner=make_pruner(spec.pruner),
+        direction="maximize",
+        load_if_exists=True,
+    )
+    _check_same_settings(study, study_identity(spec, data))
+    if not spec.shared:
+        _fail_stale_trials(study)
+    if spec.paired_startup and spec.worker == 0:
+        _enqueue_paired_startup(study, spec)
+    return study
+
+
 def run_study(
     spec: StudySpec,
     data: Any,
@@ -299,35 +340,8 @@ def run_study(
     """
     from .training import evaluate, make_face_objective
 
-    make_pruner(spec.pruner)  # validate names before touching the storage
-    sampler = make_sampler(spec.sampler, spec.sampler_seed, **spec.sampler_kwargs)
-    if isinstance(storage, str) or storage is None:
-        storage = open_storage(storage)
-    study = optuna.create_study(
-        study_name=spec.name,
-        storage=storage,
-        sampler=sampler,
-        pruner=make_pruner(spec.pruner),
-        direction="maximize",
-        load_if_exists=True,
-    )
-    identity = {
-        "sampler": spec.sampler.lower(),
-        "sampler_kwargs": json.dumps(spec.sampler_kwargs, sort_keys=True),
-        "seed": spec.seed,
-        "pruner": spec.pruner.lower(),
-        "n_epochs": spec.n_epochs,
-        "batch_size": spec.batch_size,
-        "image_side": int(data.image_side),
-        "paired_startup": spec.paired_startup,
-        "split": json.dumps(data.sizes()),
-        "data_source": Path(str(data.source)).name if not data.is_synthetic else str(data.source),
-    }
-    _check_same_settings(study, identity)
-    if not spec.shared:
-        _fail_stale_trials(study)
-    if spec.paired_startup and spec.worker == 0:
-        _enqueue_paired_startup(study, spec)
+    study = prepare_study(spec, data, storage)
+    identity = study_identity(spec, data)
     done = counted_trials(study)
     if done >= spec.n_trials:
         if progress:
@@ -337,7 +351,6 @@ def run_study(
     for key, value in identity.items():
         study.set_user_attr(key, value)
     study.set_user_attr("n_trials_budget", spec.n_trials)
-    study.set_user_attr("paired_startup", spec.paired_startup)
     study.set_user_attr("is_synthetic", bool(data.is_synthetic))
     study.set_user_attr("machine", machine_info(device if device is not None else data.device))
     remaining = spec.n_trials - done
