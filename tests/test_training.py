@@ -10,9 +10,9 @@ from tutorial_utils.data import load_age_gender
 from tutorial_utils.models import MultiHeadFCNet
 from tutorial_utils.prepare import prepare_faces
 from tutorial_utils.training import (
+    config_seed,
     evaluate,
     fit,
-    config_seed,
     make_face_objective,
     make_optimizer,
     multi_head_loss,
