@@ -19,10 +19,7 @@ because on a busy machine wall time mostly measures the other jobs.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import importlib.metadata
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -37,6 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # also runnable as a plain script
     sys.path.insert(0, str(REPO))
 
+from benchmarks.common import environment_stamp  # noqa: E402
 from tutorial_utils.data import load_age_gender  # noqa: E402
 from tutorial_utils.synthetic import make_synthetic_faces  # noqa: E402
 
@@ -71,24 +69,8 @@ def synthetic_file(rows: int, folder: Path) -> Path:
 
 def environment() -> dict[str, object]:
     """Machine, CPU, library versions and date: what every results row carries, to stay comparable."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    stamp: dict[str, object] = {
-        "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        "machine": platform.node(),
-        "cpu": cpu,
-        "cpu_cores": os.cpu_count(),
-        "python": platform.python_version(),
-    }
-    for package in VERSIONED:
-        stamp[package] = importlib.metadata.version(package)
-    return stamp
+    stamp = environment_stamp("cpu")
+    return {"cpu": stamp.pop("device_name"), **{k: v for k, v in stamp.items() if k not in ("device", "torch_threads")}}
 
 
 def load_average() -> float:

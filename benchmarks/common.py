@@ -6,17 +6,15 @@ Timings on a shared machine are noisy, so every comparison is run side by side i
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
-import importlib.metadata
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
+
+from tutorial_utils.machine import VERSIONED, machine_info
 
 REPO = Path(__file__).resolve().parent.parent
 REAL_DATA = REPO.parent / "shared" / "data" / "age_gender.csv.gz"
@@ -36,7 +34,6 @@ IMAGE_SIDE = 24
 BATCH_SIZE = 128
 QUICK_SYNTHETIC_ROWS = 2000
 FULL_SYNTHETIC_ROWS = 23705  # the real file's row count, when the real file is absent
-VERSIONED = ("torch", "numpy", "pandas", "optuna", "scikit-optimize", "scikit-learn")
 
 
 def load_faces(quick: bool, verbose: bool = False, rows: int | None = None):
@@ -109,43 +106,20 @@ def paired_ratios(slow: Sequence[float], fast: Sequence[float]) -> list[float]:
     return [s / f for s, f in zip(slow, fast, strict=True)]
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        import torch
-
-        return torch.cuda.get_device_name(0)
-    return cpu_model()
+    info = machine_info(device, packages=())
+    return info.get("gpu", info["cpu"])
 
 
 def environment_stamp(device: str = "cpu") -> dict[str, object]:
     """Machine, library versions and date: the columns every results CSV carries, so numbers stay comparable."""
-    import torch
-
-    stamp: dict[str, object] = {
-        "date_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        "machine": platform.node(),
-        "device": device,
-        "device_name": device_name(device),
-        "cpu_cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
+    info = machine_info(device, packages=VERSIONED)
+    return {
+        "date_utc": info["date_utc"], "machine": info["host"], "device": device,
+        "device_name": info.get("gpu", info["cpu"]), "cpu_cores": info["cpu_count"],
+        "torch_threads": info["torch_threads"], "python": info["python"],
+        **{package: info[package] for package in VERSIONED},
     }
-    for package in VERSIONED:
-        try:
-            stamp[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            stamp[package] = "absent"
-    return stamp
 
 
 def stamped(frame: pd.DataFrame, device: str = "cpu") -> pd.DataFrame:

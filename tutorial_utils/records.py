@@ -18,6 +18,8 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
+from .machine import machine_label
+
 SHOWDOWN_RECORDS = Path(__file__).resolve().parent.parent / "results" / "showdown"
 STUDY_COLUMNS = (
     "study", "sampler", "pruner", "seed", "n_trials_budget", "n_epochs", "batch_size", "image_side", "data_source",
@@ -42,8 +44,6 @@ def _curve_text(trial: optuna.trial.FrozenTrial) -> str:
 
 def trial_records(study: optuna.Study) -> pd.DataFrame:
     """One row per trial of ``study`` (all states), with the study's settings on every row."""
-    from .studies import machine_label
-
     attrs = study.user_attrs
     machine = attrs.get("machine", {})
     settings = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -24,6 +23,7 @@ from optuna.samplers import BaseSampler
 from optuna.study import MaxTrialsCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from .machine import machine_info, machine_label
 from .storage import StorageError, make_storage
 
 if TYPE_CHECKING:
@@ -171,35 +171,6 @@ def storage_for(name: str, location: str | os.PathLike | None) -> str | None:
     return f"sqlite:///{Path(text).expanduser().resolve() / f'{name}.db'}"
 
 
-# ------------------------------------------------------------------------------------------ machine
-
-
-def machine_info(device: Any = "cpu") -> dict[str, Any]:
-    """What ran the study (for the results table): OS, CPU count, torch threads, device, library versions."""
-    import torch
-
-    info = {
-        "platform": platform.platform(terse=True),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "device": str(device),
-        "optuna": optuna.__version__,
-        "torch": torch.__version__,
-    }
-    if str(device).startswith("cuda") and torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
-
-
-def machine_label(info: Mapping[str, Any]) -> str:
-    """A short one-line description such as ``cpu x2 (1 torch thread)`` or ``cuda (NVIDIA T4)``."""
-    if info.get("gpu"):
-        return f"{info.get('device', 'cuda')} ({info['gpu']})"
-    threads = info.get("torch_threads")
-    return f"{info.get('device', 'cpu')} x{info.get('cpu_count')} ({threads} torch thread{'s' if threads != 1 else ''})"
-
-
 # ------------------------------------------------------------------------------------------ data
 
 
@@ -345,7 +316,7 @@ def run_study(
     done = counted_trials(study)
     if done >= spec.n_trials:
         if progress:
-            ran_on = machine_label(study.user_attrs.get("machine", {})) or "an unknown machine"
+            ran_on = machine_label(study.user_attrs.get("machine", {}))
             print(f"{spec.name}: LOADED from storage, {done} finished trials (budget {spec.n_trials}), run on {ran_on}.")
         return study
     for key, value in identity.items():
