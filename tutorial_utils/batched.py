@@ -413,15 +413,20 @@ class BatchedTrainer:
         orders = torch.stack([torch.randperm(n_rows, generator=s.order_gen, device="cpu") for s in slots]).to(self.device)
         targets = self._one_hot(y)
         total = torch.zeros(n, device=self.device)
-        dropout_rows = [(r, s.dropout_gen) for r, s in enumerate(slots) if s.has_dropout]
+        # Bits only for the layers a slot has (4 units per int64, 16 int64 per layer); the stale bits of the
+        # layers it lacks meet a keep-everything threshold.
+        dropout_rows = [
+            (r, s.dropout_gen, s.params["num_fc_layers"] * WIDTH // 4) for r, s in enumerate(slots) if s.has_dropout
+        ]
         n_steps = -(-n_rows // self.batch_size)
         for step in range(n_steps):
             idx = orders[:, step * self.batch_size : (step + 1) * self.batch_size].reshape(-1)
             bits = None
             if dropout_rows:
                 if step % self._chunk == 0:  # a slot's draws depend only on its generator, n_rows and the batch
-                    for r, gen in dropout_rows:
-                        self._bits[r, : min(self._chunk, n_steps - step)].random_(-(2**63), 2**63 - 1, generator=gen)
+                    for r, gen, columns in dropout_rows:
+                        block = self._bits[r, : min(self._chunk, n_steps - step), :, :columns]
+                        block.random_(-(2**63), 2**63 - 1, generator=gen)
                 bits = self._bits[:n, step % self._chunk]
             total -= self._step(idx, x, targets, bits)
         for s in slots:
