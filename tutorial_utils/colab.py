@@ -15,18 +15,26 @@ from pathlib import Path
 
 COURSE_REPO = "https://github.com/hpo-course/hpo-course"
 COURSE_DIR = "/content/hpo-course"
-# Pinned to the versions the course was tested with. Colab's own torch, numpy, pandas, scikit-learn and
-# matplotlib are kept: they already satisfy the course's minimums, and replacing them breaks Colab.
+# What Colab lacks, pinned to the versions the course was tested with. Packages Colab already ships and the
+# course accepts at its pyproject floor (lightgbm, greenlet) are asked for at that floor, so Colab's copy is
+# kept. kagglehub is not listed: Colab ships it (tutorial_utils.download says how to install it elsewhere).
 COLAB_PINS = (
     "optuna==5.0.0",
     "optuna-integration==5.0.0",
     "optuna-dashboard==0.21.0",
     "scikit-optimize==0.10.2",
-    "lightgbm==4.7.0",
     "madgrad==1.3",
     "cmaes==0.13.1",
-    "kagglehub>=0.3",
+    "lightgbm>=4.0",
+    "greenlet>=3.0",
 )
+# Colab's own builds, held at the versions found (a pip constraint) so that installing the pins can never
+# replace them: a new numpy under an imported one needs a kernel restart, and Colab's torch is its CUDA build.
+COLAB_KEEPS = ("torch", "numpy", "pandas", "scipy", "scikit-learn", "matplotlib", "plotly", "ipykernel", "ipywidgets")
+# Environment variables the setup cell honours, so that a test can take the Colab path outside Colab.
+FORCE_COLAB_ENV = "HPO_COURSE_FORCE_COLAB"  # "1": install as in Colab
+REPO_ENV = "HPO_COURSE_REPO"  # what to clone instead of COURSE_REPO (a path or URL)
+DIR_ENV = "HPO_COURSE_DIR"  # where to clone it instead of COURSE_DIR
 SETUP_MARKER = "# Setup: run first."
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 README = NOTEBOOKS_DIR.parent / "README.md"
@@ -41,18 +49,34 @@ def badge_markdown(notebook_name: str) -> str:
 
 
 def setup_cell_source() -> str:
-    """The setup cell every notebook starts with (stamped from here; do not edit it by hand)."""
+    """The setup cell every notebook starts with (stamped from here; do not edit it by hand).
+
+    In Colab it installs only what Colab lacks, then the course itself without dependencies (not editable, so
+    the running kernel imports it at once: no restart), and never replaces Colab's own packages.
+    """
     pins = ", ".join(f'"{p}"' for p in COLAB_PINS)
+    keeps = ", ".join(f'"{k}"' for k in COLAB_KEEPS)
     return f'''{SETUP_MARKER} Locally it checks versions and picks the device; in Colab it first installs the course.
-import importlib.util, os, subprocess, sys
-COURSE_REPO = "{COURSE_REPO}"  # stamped by `python -m tutorial_utils.colab --stamp`
-COURSE_DIR = "{COURSE_DIR}"
-IN_COLAB = importlib.util.find_spec("google") is not None and importlib.util.find_spec("google.colab") is not None
-if IN_COLAB and importlib.util.find_spec("tutorial_utils") is None:  # once per Colab runtime
+import importlib.metadata, importlib.util, os, subprocess, sys, tempfile
+COURSE_REPO = os.environ.get("{REPO_ENV}", "{COURSE_REPO}")  # stamped by `python -m tutorial_utils.colab --stamp`
+COURSE_DIR = os.environ.get("{DIR_ENV}", "{COURSE_DIR}")
+IN_COLAB = os.environ.get("{FORCE_COLAB_ENV}") == "1" or (
+    importlib.util.find_spec("google") is not None and importlib.util.find_spec("google.colab") is not None)
+if IN_COLAB and importlib.util.find_spec("tutorial_utils") is None:  # once per Colab runtime, no restart needed
     if not os.path.isdir(COURSE_DIR):
         subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, COURSE_DIR], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", {pins}, "-e", COURSE_DIR], check=True)
-    sys.path.insert(0, COURSE_DIR)  # the editable install is only seen by new processes
+    keep = []  # Colab's own packages stay exactly as they are: pip fails rather than replace one
+    for name in ({keeps}):
+        try:
+            keep.append(f"{{name}}=={{importlib.metadata.version(name)}}")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    constraints = os.path.join(tempfile.mkdtemp(), "colab-keeps.txt")
+    with open(constraints, "w") as file:
+        file.write("\\n".join(keep) + "\\n")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", constraints, {pins}], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", COURSE_DIR], check=True)
+    importlib.invalidate_caches()
 if IN_COLAB:
     os.chdir(os.path.join(COURSE_DIR, "notebooks"))  # so data/ and imgs/ resolve as locally
 from tutorial_utils.setup import setup_notebook
@@ -85,15 +109,42 @@ def _stamped_title(text: str, notebook_name: str) -> str:
     return "\n".join([*lines, "", badge_markdown(notebook_name)])
 
 
+def _render(value: str | list[str], ascii_only: bool) -> str:
+    """A cell's source as a notebook file indented by 1 writes it (nbformat's and json.dump's way)."""
+    text = json.dumps(value, indent=1, ensure_ascii=ascii_only)
+    return text.replace("\n", "\n" + " " * 3) if isinstance(value, list) else text
+
+
+def _with_new_sources(text: str, changes: list[tuple[str | list[str], str]]) -> str | None:
+    """``text`` with each old source replaced by its new one, written in the old one's style (string or list of
+    lines, escaped or not); None when an old source is not found exactly once."""
+    for old, new in changes:
+        value = new.splitlines(keepends=True) if isinstance(old, list) else new
+        for ascii_only in (False, True):
+            if text.count(_render(old, ascii_only)) == 1:
+                text = text.replace(_render(old, ascii_only), _render(value, ascii_only))
+                break
+        else:
+            return None
+    return text
+
+
 def stamp_notebook(path: Path, write: bool = True) -> list[str]:
-    """Bring one notebook's badge and setup cell in line with the template; return what differed."""
-    nb = json.loads(path.read_text())
+    """Bring one notebook's badge and setup cell in line with the template; return what differed.
+
+    Only the stamped cells change on disk: the rest of the file keeps its bytes (key order, source as string or
+    list), so a restamp never shows up as a diff of cells it did not touch.
+    """
+    text = path.read_text()
+    nb = json.loads(text)
     cells = nb["cells"]
     problems = []
+    changes: list[tuple[str | list[str], str]] = []
     title = _source(cells[0])
     wanted_title = _stamped_title(title, path.name)
     if title.rstrip() != wanted_title:
         problems.append(f"{path.name}: Colab badge differs from {badge_markdown(path.name)}")
+        changes.append((cells[0]["source"], wanted_title))
         cells[0]["source"] = wanted_title
     setup = [c for c in cells if c["cell_type"] == "code" and _source(c).startswith(SETUP_MARKER)]
     if len(setup) != 1:
@@ -105,15 +156,26 @@ def stamp_notebook(path: Path, write: bool = True) -> list[str]:
     for cell in setup[:1]:
         if _source(cell) != setup_cell_source():
             problems.append(f"{path.name}: setup cell differs from the template")
+            changes.append((cell["source"], setup_cell_source()))
             cell["source"] = setup_cell_source()
     if write and problems:
-        path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+        stamped = _with_new_sources(text, changes)
+        if stamped is None or _normalized(json.loads(stamped)) != _normalized(nb):
+            stamped = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        path.write_text(stamped)
     return problems
+
+
+def _normalized(nb: dict) -> dict:
+    """``nb`` with every source as one string, to compare notebooks whatever their source style."""
+    return {**nb, "cells": [{**c, "source": _source(c)} for c in nb["cells"]]}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Stamp the Colab badge and setup cell into every notebook.")
-    parser.add_argument("--check", action="store_true", help="only report drift; exit 1 if any")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--stamp", action="store_true", help="write the template into every notebook (the default)")
+    mode.add_argument("--check", action="store_true", help="only report drift; exit 1 if any")
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
