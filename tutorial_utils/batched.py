@@ -196,8 +196,6 @@ class BatchedTrainer:
         }
         self._grad = zeros(k, self.row_size)
         self._tmp = zeros(k, self.row_size)  # optimizer scratch
-        # The optimizers touch the columns the blocks use, not the alignment gap at the end of a row.
-        self._used = max(off + math.prod(shape) for off, shape in self._blocks.values())
         self._ws_store: dict[str, torch.Tensor] = {}
         self._ws_views: dict[tuple, dict[str, torch.Tensor]] = {}
         # 16-bit dropout bits for a batch: drawn as int64 (4 units per draw), read as int16.
@@ -206,7 +204,7 @@ class BatchedTrainer:
         self._bits = torch.zeros(k, self._chunk, batch_size, MAX_LAYERS * WIDTH // 4, dtype=torch.int64, device=dev)
         self._slots: list[_Slot | None] = [None] * k
         self._row_slot: list[int | None] = [None] * k
-        self._groups: list[tuple[str, int, int]] = []
+        self._groups: list[tuple[str, int, int, int]] = []  # optimizer, first row, end row, columns used
         self._n_active = 0
         self._depth = 0  # the deepest filled slot's num_fc_layers
         self._dirty = False
@@ -216,17 +214,17 @@ class BatchedTrainer:
 
     @staticmethod
     def _layout(n_features: int) -> dict[str, tuple[int, tuple[int, ...]]]:
-        """Offset and shape of each block in a slot's row: W0 b0 W1 b1 ... W7 b7 WL bL WH bH.
+        """Offset and shape of each block in a slot's row: W0 b0 WL bL WH bH W1 b1 ... W7 b7.
 
-        Weights are stored (in, out), biases (1, out). Layers 1..7 have equal strides (64*64 + 64 floats), so
-        the layers a shallow slot lacks (4..7) form one (K, 4, stride) view for the gradient mask.
+        Weights are stored (in, out), biases (1, out). The optional deep layers come last, so the part of a row a
+        network of depth d uses is a prefix, ending with b{d-1}: the optimizers skip the rest.
         """
         blocks: dict[str, tuple[int, tuple[int, ...]]] = {}
         offset = 0
         shapes = [("W0", (n_features, WIDTH)), ("b0", (1, WIDTH))]
+        shapes += [("WL", (WIDTH, LAST)), ("bL", (1, LAST)), ("WH", (LAST, N_OUT)), ("bH", (1, N_OUT))]
         for i in range(1, MAX_LAYERS):
             shapes += [(f"W{i}", (WIDTH, WIDTH)), (f"b{i}", (1, WIDTH))]
-        shapes += [("WL", (WIDTH, LAST)), ("bL", (1, LAST)), ("WH", (LAST, N_OUT)), ("bH", (1, N_OUT))]
         for name, shape in shapes:
             blocks[name] = (offset, shape)
             offset += _align(math.prod(shape))
@@ -263,11 +261,14 @@ class BatchedTrainer:
         self._grad.zero_()  # a row's unused blocks are never written: they must hold zeros, not another slot's
         self._groups = []
         for row, s in enumerate(order):
-            name = self._slots[s].params["optimizer"]
+            name, depth = self._slots[s].params["optimizer"], depths[row]
+            off, shape = self._blocks[f"b{depth - 1}"]
+            columns = off + math.prod(shape)
             if self._groups and self._groups[-1][0] == name and self._groups[-1][2] == row:
-                self._groups[-1] = (name, self._groups[-1][1], row + 1)
+                _, first, _, wider = self._groups[-1]
+                self._groups[-1] = (name, first, row + 1, max(columns, wider))
             else:
-                self._groups.append((name, row, row + 1))
+                self._groups.append((name, row, row + 1, columns))
         n = self._n_active
         self._views = {"param": self._block_views(self._rows["param"], slice(0, n)), "grad": self._block_views(self._grad, slice(0, n))}
         self._ws_views = {}
@@ -508,17 +509,17 @@ class BatchedTrainer:
             if i > 0:
                 torch.bmm(dp, p[f"W{i}"][:c].transpose(1, 2), out=dh)
         self._rows["step"][:n] += 1
-        for name, a, c in self._groups:
-            self._update(name, slice(a, c))
+        for name, a, c, columns in self._groups:
+            self._update(name, slice(a, c), columns)
         return neg_loss
 
-    def _update(self, name: str, rows: slice) -> None:
+    def _update(self, name: str, rows: slice, used: int) -> None:
         """One optimizer step for the rows of one optimizer group: torch's (madgrad's) update, batched.
 
         In place or into the scratch row ``tmp``, for the same reason as the workspace. ``lr`` is a per-row
-        (n, 1) tensor that broadcasts.
+        (n, 1) tensor that broadcasts. ``used``: the columns these rows' networks have (deeper layers are zero).
         """
-        r, used = self._rows, self._used
+        r = self._rows
         p, g, tmp = r["param"][rows, :used], self._grad[rows, :used], self._tmp[rows, :used]
         s1, s2, s3 = r["state1"][rows, :used], r["state2"][rows, :used], r["state3"][rows, :used]
         lr, step = r["lr"][rows], r["step"][rows]
