@@ -34,7 +34,7 @@ SCREENSHOT = REPO / "build" / "screenshots" / "lab_failure.png"
 NOTEBOOK = "01_manual_search.ipynb"
 RUN_ALL_LIMIT_S = 300
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(RUN_ALL_LIMIT_S + 180)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(RUN_ALL_LIMIT_S + 180)]
 
 
 def _require(condition: bool, reason: str) -> None:
