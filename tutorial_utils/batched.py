@@ -182,7 +182,7 @@ class BatchedTrainer:
         self.row_size = sum(_align(math.prod(shape)) for _, shape in self._blocks.values())
         k, dev = n_slots, self.device
         zeros = lambda *shape, dtype=torch.float32: torch.zeros(*shape, dtype=dtype, device=dev)  # noqa: E731
-        # Per-row buffers (row = physical position; slots are re-sorted by optimizer between epochs).
+        # Per-row buffers (row = physical position; slots are re-sorted by depth and optimizer between epochs).
         self._rows: dict[str, torch.Tensor] = {
             "param": zeros(k, self.row_size),
             "state1": zeros(k, self.row_size),
@@ -207,6 +207,7 @@ class BatchedTrainer:
         self._groups: list[tuple[str, int, int, int]] = []  # optimizer, first row, end row, columns used
         self._n_active = 0
         self._depth = 0  # the deepest filled slot's num_fc_layers
+        self._count = [0] * MAX_LAYERS  # rows that have layer i (a prefix: rows are sorted deepest first)
         self._dirty = False
         self._views: dict[str, dict[str, torch.Tensor]] = {}
 
