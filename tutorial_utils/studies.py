@@ -234,6 +234,7 @@ class StudySpec:
     sampler_kwargs: dict[str, Any] = field(default_factory=dict)
     name_prefix: str = ""
     paired_startup: int = PAIRED_STARTUP_TRIALS  # 0: no shared start-up configurations
+    trainer: str = "plain"  # "batched": trained in a lockstep run (tutorial_utils.lockstep); another experiment
     shared: bool = False  # True when several workers run this study at once (then none may fail the others' trials)
     worker: int = 0  # index of this process among workers sharing the study; not part of its identity
 
@@ -266,6 +267,7 @@ def study_identity(spec: StudySpec, data: Any) -> dict[str, Any]:
         "batch_size": spec.batch_size,
         "image_side": int(data.image_side),
         "paired_startup": spec.paired_startup,
+        "trainer": spec.trainer,
         "split": json.dumps(data.sizes()),
         "data_source": Path(str(data.source)).name if not data.is_synthetic else str(data.source),
     }

@@ -1,0 +1,207 @@
+"""Many studies at once: their running trials share one BatchedTrainer, epoch by epoch (ask-and-tell).
+
+A sampler comparison is made of many independent studies (arms x seeds). Each study stays what it would be
+alone: its own sampler, pruner and storage, and, with ``per_study=1``, strictly sequential: its next trial is
+asked only after its previous one ended, so its results are distributed exactly as if it had run alone. What
+changes is only how the trials are trained: the running trials of all studies sit in the slots of one
+:class:`~tutorial_utils.batched.BatchedTrainer`, so an epoch of K trials costs about one epoch of tensor ops.
+
+The loop (Optuna's ask-and-tell interface, since no single ``optimize`` call owns the training):
+
+1. fill every free slot: ``trial = study.ask()`` for a study that may start a trial, suggest the space,
+   ``trainer.set_slot(k, params, config_seed(params, seed))``; asks of different studies run in threads, so
+   a slow sampler (GP, Skopt: up to about a second) does not hold the others up;
+2. one ``train_epoch`` and one ``evaluate`` on the validation rows for all slots;
+3. per slot: ``trial.report(accuracy, epoch)``; if ``trial.should_prune()``, ``study.tell(trial,
+   state=PRUNED)``; after the last epoch, score the test rows once (for the report) and ``study.tell(trial,
+   value)``; either way the slot is free again.
+
+``per_study > 1`` runs several trials of a study at once, as parallel workers would. Then a sampler asks
+while other trials of its study are still running, so it knows less than a sequential study would.
+
+Training here is the batched trainer's: a configuration's dropout masks come from its slot's own generator,
+so its scores differ from the plain trainer's (``training.fit``) for dropout > 0, though they never depend on
+the other slots. Studies record ``trainer = "batched"``, and resuming one with the plain trainer is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from .batched import BatchedTrainer
+from .machine import machine_info
+from .models import suggest_params
+from .studies import StudySpec, counted_trials, prepare_study, sampler_phase, study_identity
+from .training import config_seed
+
+
+@dataclass
+class _Running:
+    study: optuna.Study
+    spec: StudySpec
+    trial: optuna.Trial
+    cpu_s: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class _StudyState:
+    spec: StudySpec
+    study: optuna.Study
+    running: int = 0
+    wall_start: float = field(default_factory=time.perf_counter)
+    cpu_s: float = 0.0
+
+
+def _ask(state: _StudyState) -> tuple[optuna.Trial, dict, float]:
+    """Ask one trial of a study and suggest the whole space; record the sampler's phase and the ask time."""
+    start = time.perf_counter()
+    trial = state.study.ask()
+    if "paired_startup" in trial.user_attrs:
+        phase, learned = "paired start-up", 0
+    else:
+        earlier = [t for t in state.study.get_trials(deepcopy=False) if t.number < trial.number]
+        phase, learned = sampler_phase(state.spec.sampler, earlier)
+    params = suggest_params(trial)
+    seconds = time.perf_counter() - start
+    trial.set_user_attr("sampler_phase", phase)
+    trial.set_user_attr("model_trials", learned)
+    trial.set_user_attr("ask_seconds", seconds)
+    return trial, params, seconds
+
+
+def run_lockstep(
+    specs: Sequence[StudySpec],
+    data: Any,
+    storages: Mapping[str, str | optuna.storages.BaseStorage | None],
+    *,
+    slots: int = 32,
+    per_study: int = 1,
+    device: Any = None,
+    progress: bool = True,
+    ask_threads: int = 4,
+    on_epoch: Callable[[int], None] | None = None,
+) -> dict[str, optuna.Study]:
+    """Run (or resume) every study of ``specs`` to its budget, their trials trained together in ``slots`` slots.
+
+    ``storages`` maps a study name to its storage (URL, storage object, or None for memory). ``on_epoch(n)``
+    is called after the n-th lockstep epoch (the tests interrupt the run from it).
+    """
+    if per_study < 1:
+        raise ValueError(f"per_study must be >= 1, got {per_study}")
+    if not specs:
+        raise ValueError("no studies to run: give at least one StudySpec")
+    if len({s.name for s in specs}) != len(specs):
+        raise ValueError("two specs name the same study; give each arm and seed once")
+    device = device if device is not None else data.device
+    trainer = BatchedTrainer(slots, data.n_features, device=device, batch_size=specs[0].batch_size)
+    if any(s.batch_size != trainer.batch_size or s.n_epochs != specs[0].n_epochs for s in specs):
+        raise ValueError("all studies of one lockstep run share batch_size and n_epochs")
+    states: list[_StudyState] = []
+    for spec in (replace(s, trainer="batched") for s in specs):
+        study = prepare_study(spec, data, storages.get(spec.name))
+        for key, value in study_identity(spec, data).items():
+            study.set_user_attr(key, value)
+        study.set_user_attr("n_trials_budget", spec.n_trials)
+        study.set_user_attr("is_synthetic", bool(data.is_synthetic))
+        study.set_user_attr("machine", machine_info(device))
+        study.set_user_attr("lockstep", {"slots": slots, "per_study": per_study})
+        states.append(_StudyState(spec, study))
+
+    total = sum(s.spec.n_trials for s in states)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, initial=sum(min(counted_trials(s.study), s.spec.n_trials) for s in states),
+                   desc=f"{len(states)} studies, {slots} slots", unit="trial", dynamic_ncols=True)
+    running: dict[int, _Running] = {}
+    epoch_count = 0
+    pool = ThreadPoolExecutor(max_workers=max(1, ask_threads))
+    try:
+        while True:
+            _fill(trainer, states, running, per_study, pool)
+            if not running:
+                break
+            cpu0 = time.process_time()
+            trainer.train_epoch(data.x_train, data.y_train)
+            scores = trainer.evaluate(data.x_valid, data.y_valid)
+            share = (time.process_time() - cpu0) / len(running)
+            finishing = [k for k, r in running.items() if trainer.slot_epochs(k) >= r.spec.n_epochs]
+            tests = trainer.evaluate(data.x_test, data.y_test) if finishing else {}
+            for k, r in list(running.items()):
+                r.cpu_s += share
+                epoch = trainer.slot_epochs(k) - 1
+                accuracy = 100 * scores[k]["age"]
+                r.trial.set_user_attr("epochs_trained", epoch + 1)
+                r.trial.report(accuracy, epoch)
+                if k in finishing:
+                    r.trial.set_user_attr("valid_accuracy", {m: 100 * v for m, v in scores[k].items()})
+                    r.trial.set_user_attr("test_age_accuracy", 100 * tests[k]["age"])  # report only
+                    _end(trainer, states, running, k, TrialState.COMPLETE, accuracy)
+                elif r.trial.should_prune():
+                    _end(trainer, states, running, k, TrialState.PRUNED, None)
+                else:
+                    continue
+                if bar is not None:
+                    bar.update(1)
+                    done = sum(counted_trials(s.study) >= s.spec.n_trials for s in states)
+                    bar.set_postfix_str(f"running={len(running)} studies done={done}/{len(states)}")
+            epoch_count += 1
+            if on_epoch is not None:
+                on_epoch(epoch_count)
+    finally:
+        pool.shutdown(wait=True)
+        for state in states:
+            state.study.set_user_attr("wall_time_s", float(state.study.user_attrs.get("wall_time_s", 0.0))
+                                      + time.perf_counter() - state.wall_start)
+            state.study.set_user_attr("cpu_time_s", float(state.study.user_attrs.get("cpu_time_s", 0.0)) + state.cpu_s)
+        if bar is not None:
+            bar.close()
+    return {s.spec.name: s.study for s in states}
+
+
+def _may_start(state: _StudyState, per_study: int) -> bool:
+    if state.running >= per_study:
+        return False
+    return counted_trials(state.study) + state.running < state.spec.n_trials
+
+
+def _fill(trainer: BatchedTrainer, states: list[_StudyState], running: dict[int, _Running], per_study: int,
+          pool: ThreadPoolExecutor) -> None:
+    """Give every free slot a new trial, round-robin over the studies that may start one; asks in threads."""
+    free = [k for k in range(trainer.n_slots) if k not in running]
+    while free:
+        wanted: list[_StudyState] = []
+        for state in states:  # at most one new trial per study per round keeps the studies level
+            if len(wanted) < len(free) and _may_start(state, per_study):
+                wanted.append(state)
+                state.running += 1
+        if not wanted:
+            return
+        asked = list(pool.map(_ask, wanted))
+        for state, (trial, params, _) in zip(wanted, asked, strict=True):
+            k = free.pop(0)
+            trainer.set_slot(k, params, config_seed(params, state.spec.seed))
+            running[k] = _Running(state.study, state.spec, trial)
+
+
+def _end(trainer: BatchedTrainer, states: list[_StudyState], running: dict[int, _Running], k: int,
+         state: TrialState, value: float | None) -> None:
+    r = running.pop(k)
+    trainer.clear_slot(k)
+    r.trial.set_user_attr("cpu_time_s", r.cpu_s)  # this trial's share of the lockstep epochs' CPU time
+    owner = next(s for s in states if s.study is r.study)
+    owner.running -= 1
+    owner.cpu_s += r.cpu_s
+    r.study.tell(r.trial, value if state == TrialState.COMPLETE else None, state=state)
+
+
+__all__ = ["run_lockstep"]
