@@ -107,7 +107,14 @@ def run_toy_study(n_trials: int = 12, seed: int = 0, storage=None, name: str | N
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
     )
     if record:
-        results.record_setup(study, seed=seed)
+        results.record_setup(
+            study,
+            sampler="tpe",
+            seed=seed,
+            pruner="median",
+            sampler_settings={"n_startup_trials": 5},
+            pruner_settings={"n_startup_trials": 2, "n_warmup_steps": 1},
+        )
     study.optimize(toy_objective, n_trials=n_trials, catch=(RuntimeError,))
     return study
 
@@ -194,12 +201,8 @@ def test_study_stats_round_trip_with_counts_sampler_pruner_and_space(toy_study, 
     assert stats["best_trial_number"] == toy_study.best_trial.number
     assert stats["pareto_front"] == [{"number": toy_study.best_trial.number, "values": [toy_study.best_value]}]
     assert stats["directions"] == ["maximize"]
-    assert stats["sampler"]["name"] == "TPESampler"
-    assert stats["sampler"]["settings"]["n_startup_trials"] == 5
-    assert stats["pruner"] == {
-        "name": "MedianPruner",
-        "settings": {"n_startup_trials": 2, "n_warmup_steps": 1, "interval_steps": 1, "n_min_trials": 1},
-    }
+    assert stats["sampler"] == {"name": "tpe", "settings": {"n_startup_trials": 5}}  # as recorded, nothing more
+    assert stats["pruner"] == {"name": "median", "settings": {"n_startup_trials": 2, "n_warmup_steps": 1}}
     assert stats["seed"] == 0
     first_start = min(t.datetime_start for t in toy_study.trials)
     last_end = max(t.datetime_complete for t in toy_study.trials)
@@ -223,11 +226,12 @@ def test_export_from_storage_reads_without_running(tmp_path):
     stored = optuna.load_study(study_name="recorded", storage=url)
     assert results.load_best_params(tmp_path / "recorded")["params"] == stored.best_params
     recorded = results.load_study_stats(tmp_path / "recorded")
-    assert (recorded["sampler"]["name"], recorded["seed"]) == ("TPESampler", 3)
+    assert (recorded["sampler"]["name"], recorded["pruner"]["name"], recorded["seed"]) == ("tpe", "median", 3)
     assert recorded["n_trials"] == 8
     # Without record_setup, a storage cannot say which sampler ran: reported unknown, not a guessed default.
     unrecorded = results.load_study_stats(tmp_path / "unrecorded")
     assert unrecorded["sampler"] == {"name": None, "settings": {}}
+    assert unrecorded["pruner"] == {"name": None, "settings": {}}
     assert unrecorded["seed"] is None
     assert len(results.load_trials(tmp_path / "unrecorded")) == 6
 
@@ -298,13 +302,14 @@ def test_compare_studies_live_and_from_storage(tmp_path):
     url = f"sqlite:///{tmp_path / 'compare.db'}"
     tpe = run_toy_study(n_trials=8, seed=5, storage=url, name="tpe")
     rnd = optuna.create_study(study_name="random", storage=url, direction="maximize", sampler=optuna.samplers.RandomSampler(seed=6))
-    results.record_setup(rnd, seed=6)
+    results.record_setup(rnd, sampler="random", seed=6, pruner="median")
     rnd.optimize(toy_objective, n_trials=7, catch=(RuntimeError,))
 
     live = results.compare_studies({"TPE": tpe, "Random": rnd})
     assert list(live.columns) == COMPARE_COLUMNS
     assert live["study"].tolist() == ["TPE", "Random"]
-    assert live["sampler"].tolist() == ["TPESampler", "RandomSampler"]
+    assert live["sampler"].tolist() == ["tpe", "random"]
+    assert live["pruner"].tolist() == ["median", "median"]
     assert live["seed"].tolist() == [5, 6]
     assert live["best_value"].tolist() == [tpe.best_value, rnd.best_value]
     assert live["best_trial"].tolist() == [tpe.best_trial.number, rnd.best_trial.number]
@@ -319,7 +324,7 @@ def test_compare_studies_live_and_from_storage(tmp_path):
     assert stored.columns.tolist() == COMPARE_COLUMNS
     by_name = stored.set_index("study")
     assert by_name.loc["tpe", "best_value"] == tpe.best_value
-    assert by_name.loc["random", "sampler"] == "RandomSampler"  # recorded, not the default a load attaches
+    assert by_name.loc["random", "sampler"] == "random"  # recorded, not the default a load attaches
     # A study made by the runner (tutorial_utils.studies) names its sampler, pruner and seed in flat user attrs.
     runner = optuna.create_study(study_name="skopt-seed3", storage=url, direction="maximize")
     for key, value in {"sampler": "skopt", "sampler_kwargs": '{"n_random_starts": 10}', "seed": 3, "pruner": "median"}.items():
@@ -327,7 +332,7 @@ def test_compare_studies_live_and_from_storage(tmp_path):
     runner.optimize(toy_objective, n_trials=4, catch=(RuntimeError,))
     row = results.compare_studies(storage=url, study_names=["skopt-seed3"]).iloc[0]
     assert (row["sampler"], row["pruner"], row["seed"], row["n_trials"]) == ("skopt", "median", 3, 4)
-    stats = results.study_stats(optuna.load_study(study_name="skopt-seed3", storage=url), live=False)
+    stats = results.study_stats(optuna.load_study(study_name="skopt-seed3", storage=url))
     assert stats["sampler"] == {"name": "skopt", "settings": {"n_random_starts": 10}}
 
     picked = results.compare_studies(storage=url, study_names=["random"])
@@ -410,17 +415,35 @@ def test_face_net_rebuilt_and_retrained_from_best_params_yaml_alone(tiny_faces, 
         retrain_best(record, tiny_faces, seeds=[0])
 
 
-def test_live_sampler_settings_and_seed_are_read_from_the_object():
-    from tutorial_utils.samplers import SkoptSampler
-
-    study = optuna.create_study(direction="maximize", sampler=SkoptSampler(seed=7, n_startup_trials=2))
-    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
-    row = results.compare_studies([study]).iloc[0]
-    assert (row["sampler"], row["seed"], row["pruner"]) == ("SkoptSampler", 7, "MedianPruner")
-    settings = results.study_stats(study)["sampler"]["settings"]
-    assert settings["n_startup_trials"] == 2 and settings["seed"] == 7
-    # Optuna's own samplers do not keep their seed: unknown unless record_setup stored it.
+def test_live_objects_are_not_guessed_from_only_the_record_counts():
+    """A live study's sampler object says nothing: without a record, sampler, pruner and seed are unknown."""
     tpe = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=7))
-    assert pd.isna(results.compare_studies([tpe]).iloc[0]["seed"])
-    results.record_setup(tpe, seed=7)
-    assert results.compare_studies([tpe]).iloc[0]["seed"] == 7
+    tpe.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    row = results.compare_studies([tpe]).iloc[0]
+    assert row["sampler"] is None and row["pruner"] is None and pd.isna(row["seed"])
+    assert results.study_stats(tpe)["sampler"] == {"name": None, "settings": {}}
+    written = results.record_setup(tpe, sampler="tpe", seed=7, pruner="median")
+    # The very attrs the runner (tutorial_utils.studies) writes, flat, with the settings as JSON text.
+    assert written == {"sampler": "tpe", "sampler_kwargs": "{}", "seed": 7, "pruner": "median", "pruner_kwargs": "{}"}
+    assert {k: tpe.user_attrs[k] for k in written} == written
+    row = results.compare_studies([tpe]).iloc[0]
+    assert (row["sampler"], row["pruner"], row["seed"]) == ("tpe", "median", 7)
+
+
+def test_record_setup_refuses_bad_input_and_a_second_different_record():
+    study = optuna.create_study()
+    with pytest.raises(TypeError, match="sampler must be"):
+        results.record_setup(study, sampler="", seed=0)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        results.record_setup(study, sampler="tpe", seed="0")
+    with pytest.raises(TypeError, match="pruner must be"):
+        results.record_setup(study, sampler="tpe", pruner=optuna.pruners.MedianPruner())
+    with pytest.raises(TypeError, match="sampler_settings must be a mapping"):
+        results.record_setup(study, sampler="tpe", sampler_settings={"gamma": lambda n: n})
+    assert study.user_attrs == {}, "a refused record writes nothing"
+
+    results.record_setup(study, sampler="tpe", seed=0, sampler_settings={"n_startup_trials": 5})
+    results.record_setup(study, sampler="tpe", seed=0, sampler_settings={"n_startup_trials": 5})  # a resume: fine
+    with pytest.raises(ValueError, match=r"already records another setup \(seed: recorded 0, now 1\)"):
+        results.record_setup(study, sampler="tpe", seed=1, sampler_settings={"n_startup_trials": 5})
+    assert study.user_attrs["seed"] == 0

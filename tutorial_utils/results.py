@@ -7,15 +7,16 @@ A tuning run should leave behind what a practitioner needs next week without rer
 - ``study_stats.json``: counts by state, the best trial, the sampler and pruner with their settings, the
   search space, and when the study started and finished.
 
-A storage keeps trials but not the sampler or pruner object that produced them. ``record_setup`` writes
-their description into the study's user attributes when the study is created, so an export made later
-from the storage (``export_from_storage``) can still say which sampler and seed were used. Studies made by
-the runner (``tutorial_utils.studies.run_study``) carry their sampler, pruner and seed as user attrs too.
+A storage keeps trials but not the sampler or pruner object that produced them, and those objects do not
+keep their seed. So whoever creates a study says what it runs, once, in the study's user attrs: the runner
+(``tutorial_utils.studies``) writes ``sampler``, ``sampler_kwargs``, ``seed`` and ``pruner``, and a notebook
+writes the same attrs with ``record_setup(study, sampler="tpe", seed=0, pruner="median", ...)``. The exports
+and ``compare_studies`` read only those attrs, so a study read back from a storage reports exactly what its
+creator recorded, and "unknown" (None) where nothing was recorded, never a guess from live objects.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
@@ -36,7 +37,8 @@ BEST_PARAMS_YAML = "best_params.yaml"
 BEST_PARAMS_JSON = "best_params.json"
 TRIALS_CSV = "trials.csv"
 STUDY_STATS_JSON = "study_stats.json"
-SETUP_ATTR = "setup"  # study user attr written by record_setup: {"sampler": ..., "pruner": ..., "seed": ...}
+# The study user attrs that describe its setup: the runner (tutorial_utils.studies) and record_setup write them.
+SETUP_ATTRS = ("sampler", "sampler_kwargs", "seed", "pruner", "pruner_kwargs")
 
 BEST_PARAMS_KEYS = (
     "study_name",
@@ -96,56 +98,79 @@ def _json_safe(value: Any) -> bool:
     return False
 
 
-def describe_component(component: object) -> dict:
-    """Name and constructor settings of a sampler or pruner, as far as the object still holds them.
-
-    Optuna objects keep their constructor arguments as ``_<name>`` attributes; those that are plain values
-    (numbers, strings, lists) are reported, callables and random states are not. Samplers do not keep their
-    seed, so ``seed`` appears only when the object stores it (e.g. the course's SkoptSampler).
-    """
-    settings = {}
-    for name in list(inspect.signature(type(component).__init__).parameters)[1:]:
-        for attr in (f"_{name}", name):
-            if hasattr(component, attr):
-                value = getattr(component, attr)
-                if _json_safe(value):
-                    settings[name] = list(value) if isinstance(value, tuple) else value
-                break
-    return {"name": type(component).__name__, "settings": settings}
-
-
-def record_setup(study: optuna.Study, seed: int | None = None) -> dict:
-    """Store the study's sampler, pruner and seed in its user attrs, so exports from storage can name them.
-
-    Call it right after ``create_study``; it is harmless to call again on resume (it overwrites).
-    """
-    setup = {"sampler": describe_component(study.sampler), "pruner": describe_component(study.pruner), "seed": seed}
-    study.set_user_attr(SETUP_ATTR, setup)
-    return setup
-
-
-def _setup(study: optuna.Study, live: bool) -> tuple[dict, dict, int | None]:
-    """Sampler, pruner and seed: recorded ones first, else the live objects (when they are the real ones)."""
-    attrs = study.user_attrs
-    recorded = attrs.get(SETUP_ATTR)
-    if isinstance(recorded, Mapping):
-        return dict(recorded["sampler"]), dict(recorded["pruner"]), recorded.get("seed")
-    if isinstance(attrs.get("sampler"), str):  # the runner (tutorial_utils.studies) stores flat names
-        try:
-            settings = json.loads(attrs.get("sampler_kwargs") or "{}")
-        except (TypeError, json.JSONDecodeError):
-            settings = {}
-        pruner = attrs.get("pruner")
-        return (
-            {"name": attrs["sampler"], "settings": settings if isinstance(settings, dict) else {}},
-            {"name": pruner if isinstance(pruner, str) else None, "settings": {}},
-            attrs.get("seed"),
+def _settings_text(settings: Mapping[str, Any] | None, what: str) -> str:
+    """Settings as the runner stores them: JSON text with sorted keys (a user attr holds plain values)."""
+    if settings is None:
+        return "{}"
+    if not isinstance(settings, Mapping) or not _json_safe(dict(settings)):
+        raise TypeError(
+            f"{what} must be a mapping of names to plain values (numbers, strings, lists), got {settings!r}"
         )
-    if live:
-        sampler, pruner = describe_component(study.sampler), describe_component(study.pruner)
-        return sampler, pruner, sampler["settings"].get("seed")
-    unknown = {"name": None, "settings": {}}
-    return unknown, dict(unknown), None
+    return json.dumps(dict(settings), sort_keys=True)
+
+
+def record_setup(
+    study: optuna.Study,
+    *,
+    sampler: str,
+    seed: int | None = None,
+    pruner: str | None = None,
+    sampler_settings: Mapping[str, Any] | None = None,
+    pruner_settings: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write the study's one setup record: the flat user attrs the runner writes, so exports can name them.
+
+    Why explicit: a storage does not keep the sampler or pruner object, and Optuna's samplers do not keep
+    their seed, so only the code that creates the study knows them. Call it right after ``create_study``
+    with the names you chose (the course uses the runner's: ``"tpe"``, ``"random"``, ``"gp"``, ``"skopt"``;
+    ``"median"``, ``"none"``). Calling it again with the same values is harmless (a resumed study); a
+    different record raises ValueError, because one study ran one setup. Returns the attrs written.
+    """
+    if not isinstance(sampler, str) or not sampler.strip():
+        raise TypeError(f"sampler must be the sampler's name, e.g. 'tpe', got {sampler!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    if pruner is not None and (not isinstance(pruner, str) or not pruner.strip()):
+        raise TypeError(f"pruner must be the pruner's name, e.g. 'median', or None, got {pruner!r}")
+    record = {
+        "sampler": sampler,
+        "sampler_kwargs": _settings_text(sampler_settings, "sampler_settings"),
+        "seed": seed,
+        "pruner": pruner,
+        "pruner_kwargs": _settings_text(pruner_settings, "pruner_settings"),
+    }
+    stored = {k: study.user_attrs[k] for k in SETUP_ATTRS if k in study.user_attrs}
+    clashes = {k: (v, record[k]) for k, v in stored.items() if v != record[k]}
+    if clashes:
+        shown = ", ".join(f"{k}: recorded {old!r}, now {new!r}" for k, (old, new) in clashes.items())
+        raise ValueError(
+            f"study {study.study_name!r} already records another setup ({shown}); a study has one setup "
+            "record. Create a new study (or delete this one) to run another setup."
+        )
+    for key, value in record.items():
+        if key not in stored:
+            study.set_user_attr(key, value)
+    return record
+
+
+def _settings(attrs: Mapping[str, Any], key: str) -> dict:
+    """Recorded settings (JSON text) as a dict; {} when absent or unreadable."""
+    try:
+        settings = json.loads(attrs.get(key) or "{}")
+    except (TypeError, json.JSONDecodeError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
+def _setup(study: optuna.Study) -> tuple[dict, dict, int | None]:
+    """Sampler, pruner and seed as the study's creator recorded them; None (unknown) where nothing was."""
+    attrs = study.user_attrs
+    sampler, pruner, seed = attrs.get("sampler"), attrs.get("pruner"), attrs.get("seed")
+    return (
+        {"name": sampler if isinstance(sampler, str) else None, "settings": _settings(attrs, "sampler_kwargs")},
+        {"name": pruner if isinstance(pruner, str) else None, "settings": _settings(attrs, "pruner_kwargs")},
+        seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+    )
 
 
 # ----------------------------------------------------------------------------------------------- export
@@ -266,15 +291,14 @@ def _tidy_column(column: pd.Series) -> pd.Series:
     return column.astype("object")
 
 
-def study_stats(study: optuna.Study, *, live: bool = True) -> dict:
-    """The content of study_stats.json (see the module docstring). ``live=False``: the study was loaded
-    from storage, so its sampler/pruner objects are defaults, not the ones that ran; only recorded ones count.
-    """
+def study_stats(study: optuna.Study) -> dict:
+    """The content of study_stats.json (see the module docstring). Sampler, pruner and seed come from the
+    study's setup record (``record_setup`` or the runner), the same whether the study is live or loaded."""
     trials = study.get_trials(deepcopy=False)
     counts = {state: 0 for state in STATES}
     for t in trials:
         counts[t.state.name] += 1
-    sampler, pruner, seed = _setup(study, live)
+    sampler, pruner, seed = _setup(study)
     single = len(study.directions) == 1
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     best = study.best_trial if single and complete else None
@@ -311,7 +335,6 @@ def export_study(
     out_dir: str | os.PathLike,
     *,
     best_trial: FrozenTrial | int | None = None,
-    live: bool = True,
 ) -> dict[str, Path]:
     """Write best_params.yaml/.json, trials.csv and study_stats.json into ``out_dir``; return their paths.
 
@@ -331,7 +354,7 @@ def export_study(
     paths["trials_csv"] = out / TRIALS_CSV
     trials_frame(study).to_csv(paths["trials_csv"], index=False)
     paths["study_stats_json"] = out / STUDY_STATS_JSON
-    paths["study_stats_json"].write_text(json.dumps(study_stats(study, live=live), indent=2) + "\n")
+    paths["study_stats_json"].write_text(json.dumps(study_stats(study), indent=2) + "\n")
     return paths
 
 
@@ -342,7 +365,7 @@ def export_from_storage(
     without running anything. Sampler and seed come from what the study recorded, else they are reported unknown.
     """
     study = _load(url, study_name)
-    return export_study(study, out_dir, best_trial=best_trial, live=False)
+    return export_study(study, out_dir, best_trial=best_trial)
 
 
 def _open(url: str | optuna.storages.BaseStorage) -> optuna.storages.BaseStorage:
@@ -492,21 +515,21 @@ def compare_studies(
     """One row per study: sampler, pruner, seed (when known), best value and trial, counts by state, wall time.
 
     Pass live studies (a list, or a mapping label -> study), or a storage URL with ``study_names`` (all
-    studies in the storage when omitted). Studies read from storage name their sampler only when
-    ``record_setup`` stored it.
+    studies in the storage when omitted). Live or stored, a study names its sampler, pruner and seed only
+    when its creator recorded them (``record_setup`` or the runner); otherwise they are unknown (empty).
     """
     if (studies is None) == (storage is None):
         raise ValueError("pass either studies (a list or a mapping label -> study) or storage= (with study_names=)")
     if studies is not None:
         labelled = studies.items() if isinstance(studies, Mapping) else [(s.study_name, s) for s in studies]
-        entries = [(label, study, True) for label, study in labelled]
+        entries = list(labelled)
     else:
         opened = _open(storage)
         names = list(study_names) if study_names is not None else optuna.get_all_study_names(opened)
-        entries = [(n, _load(opened, n), False) for n in names]
+        entries = [(n, _load(opened, n)) for n in names]
     rows = []
-    for label, study, live in entries:
-        stats = study_stats(study, live=live)
+    for label, study in entries:
+        stats = study_stats(study)
         counts = stats["state_counts"]
         rows.append(
             {
