@@ -113,3 +113,24 @@ def test_a_setup_error_is_one_line_and_exit_1(capsys, tmp_path):
     assert exited.value.code == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "missing.csv: no such file" in err and "Traceback" not in err
+
+
+def test_parallel_runs_every_sampler_and_seed_in_lockstep_and_resumes(tmp_path):
+    url = f"sqlite:///{tmp_path}/lock.db"
+    run = [sys.executable, "-m", "tutorial_utils", "run", "--sampler", "random", "tpe", "--seed", "0", "1",
+           "--parallel", "4", "--n-trials", "3", "--epochs", "2", "--data", "synthetic", "--synthetic-rows", "300",
+           "--image-side", "12", "--quiet", "--storage", url]
+    first = subprocess.run(run, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    names = sorted(optuna.get_all_study_names(url))
+    assert names == ["random-seed0", "random-seed1", "tpe-seed0", "tpe-seed1"]
+    for name in names:
+        study = optuna.load_study(study_name=name, storage=url)
+        assert len(study.trials) == 3 and study.user_attrs["trainer"] == "batched"
+    bigger = subprocess.run([*run[:-2], "--storage", url, "--n-trials", "4"], cwd=REPO, capture_output=True,
+                            text=True, timeout=300)
+    assert bigger.returncode == 0, bigger.stderr
+    assert all(len(optuna.load_study(study_name=n, storage=url).trials) == 4 for n in names)
+    plain = subprocess.run([*run[:run.index("--parallel")], *run[run.index("--parallel") + 2:]], cwd=REPO,
+                           capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 2 and "trainer: stored 'batched', now 'plain'" in plain.stderr

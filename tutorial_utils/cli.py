@@ -26,12 +26,24 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="create or resume a study and run it to its trial budget")
-    run.add_argument("--sampler", choices=SAMPLERS, default="skopt", help="default: skopt (the original's settings)")
+    run.add_argument(
+        "--sampler", choices=SAMPLERS, nargs="+", default=["skopt"],
+        help="one or more arms; default: skopt (the original's settings)",
+    )
     run.add_argument(
         "--sampler-kwargs", default="{}", metavar="JSON",
         help='settings replacing the defaults, e.g. \'{"n_startup_trials": 20}\' (skopt: skopt_kwargs)',
     )
-    run.add_argument("--seed", type=int, nargs="+", default=[0], help="one study per seed, run one after another")
+    run.add_argument("--seed", type=int, nargs="+", default=[0], help="one study per sampler and seed")
+    run.add_argument(
+        "--parallel", type=_positive_int, default=None, metavar="K",
+        help="train K trials at once, of all the studies (sampler x seed), in one batched trainer (lockstep); "
+        "without it the studies run one after another with the plain trainer",
+    )
+    run.add_argument(
+        "--per-study", type=_positive_int, default=1, metavar="N",
+        help="with --parallel: trials of one study running at once (1: strictly sequential studies)",
+    )
     run.add_argument("--pruner", choices=PRUNERS, default="median", help="median: Optuna's MedianPruner defaults")
     run.add_argument("--n-trials", type=_positive_int, default=100, help="the study's total budget (resume runs the rest)")
     run.add_argument("--epochs", type=_positive_int, default=50)
@@ -118,7 +130,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if not isinstance(sampler_kwargs, dict):
             raise StudyConfigError(f"--sampler-kwargs must be a JSON object, got {args.sampler_kwargs!r}")
         # Check everything cheap before the slow data load.
-        make_sampler(args.sampler, args.seed[0], **sampler_kwargs)
+        for sampler in args.sampler:
+            make_sampler(sampler, args.seed[0], **sampler_kwargs)
+        if args.worker is not None and args.parallel:
+            raise StudyConfigError("--worker and --parallel do not mix: a lockstep run is its studies' only process")
         make_pruner(args.pruner)
         storage = open_storage(args.storage)
         if storage is None and not args.quiet:
@@ -131,14 +146,32 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             args.data, image_side=args.image_side, device=device, synthetic_rows=args.synthetic_rows,
             verbose=not args.quiet,
         )
-    for seed in args.seed:
-        spec = StudySpec(
-            sampler=args.sampler, seed=seed, n_trials=args.n_trials, n_epochs=args.epochs, batch_size=args.batch_size,
+    specs = [
+        StudySpec(
+            sampler=sampler, seed=seed, n_trials=args.n_trials, n_epochs=args.epochs, batch_size=args.batch_size,
             pruner=args.pruner, sampler_kwargs=sampler_kwargs, name_prefix=args.name_prefix,
             worker=args.worker or 0, shared=args.worker is not None,
+            trainer="batched" if args.parallel else "plain",
         )
-        with _one_line_errors(parser):  # a stored study with other settings is refused before it trains
+        for sampler in args.sampler
+        for seed in args.seed
+    ]
+    with _one_line_errors(parser):  # a stored study with other settings is refused before anything trains
+        for spec in specs:
             prepare_study(spec, data, storage)
+    if args.parallel:
+        from .lockstep import run_lockstep
+
+        done = run_lockstep(
+            specs, data, {spec.name: storage for spec in specs}, slots=args.parallel, per_study=args.per_study,
+            device=device, progress=not args.quiet,
+        )
+        if not args.quiet:
+            for study in done.values():
+                print(f"== {study.study_name}")
+                print(format_best_trial(study))
+        return 0
+    for spec in specs:
         study = run_study(spec, data, storage, progress=not args.quiet, timeout=args.timeout, device=device)
         if not args.quiet:
             print(format_best_trial(study))
