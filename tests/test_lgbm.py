@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss
 
-from tutorial_utils.lgbm import cv_best, cv_folds, paired_bootstrap, per_sample_log_loss
+from tutorial_utils.lgbm import cv_best, cv_folds
+from tutorial_utils.stats import paired_bootstrap, per_sample_log_loss
 
 # ------------------------------------------------------------------------------------------ folds
 

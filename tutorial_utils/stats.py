@@ -148,3 +148,56 @@ def verdict(c: PairedComparison, claimed_gap: float | None = None) -> str:
             f"{c.n_pairs} seeds detect a true gap of {detectable_gap(c.sd_diff, c.n_pairs):.2f} points with 80 % power."
         )
     return " ".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ per-row comparisons
+
+
+def per_sample_log_loss(y_true: np.ndarray, proba: np.ndarray, eps: float = 1e-15) -> np.ndarray:
+    """Each sample's log loss, -log p(true class); their mean is scikit-learn's ``log_loss``.
+
+    Kept per sample so two models can be compared on the same test rows (paired bootstrap).
+    """
+    y_true = np.asarray(y_true)
+    proba = np.asarray(proba, dtype=float)
+    if proba.ndim != 2 or len(proba) != len(y_true):
+        raise ValueError(f"proba must be (n_samples, n_classes) with n_samples={len(y_true)}, got {proba.shape}")
+    if y_true.min() < 0 or y_true.max() >= proba.shape[1]:
+        raise ValueError(f"labels must be in 0..{proba.shape[1] - 1}, got {y_true.min()}..{y_true.max()}")
+    picked = proba[np.arange(len(y_true)), y_true.astype(int)]
+    return -np.log(np.clip(picked, eps, 1.0))
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Mean of (a - b) over the same samples, with a bootstrap confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+    level: float
+
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+
+def paired_bootstrap(
+    a: np.ndarray, b: np.ndarray, n_boot: int = 2000, level: float = 0.95, seed: int = 0
+) -> PairedDifference:
+    """Bootstrap CI of mean(a - b), resampling test rows; tells a real gain from test-set luck.
+
+    Pairing matters: both models saw the same rows, so resampling rows keeps their shared difficulty.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
+        raise ValueError(f"a and b must be non-empty 1-D arrays of equal length, got {a.shape} and {b.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    diff = a - b
+    if np.all(diff == diff[0]):  # no spread: every resample has the same mean
+        return PairedDifference(float(diff[0]), float(diff[0]), float(diff[0]), level)
+    ci = stats.bootstrap(
+        (a, b), _mean_diff, paired=True, vectorized=True, n_resamples=n_boot, confidence_level=level,
+        method="percentile", rng=seed,
+    ).confidence_interval
+    return PairedDifference(float(diff.mean()), float(ci.low), float(ci.high), level)
