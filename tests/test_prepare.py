@@ -50,12 +50,22 @@ def test_fit_valid_and_test_rows_are_disjoint_and_test_rows_do_not_depend_on_the
 
 
 def test_full_size_keeps_pixels_and_maps_0_255_to_minus1_plus1(synthetic_faces):
-    t = prepare_faces(synthetic_faces, image_side=48)
+    """Known answers: a black face (0) is all -1, a white one (255) all +1, mid-grey 51 is -0.6."""
+    from dataclasses import replace
+
+    n = len(synthetic_faces)
+    images = np.zeros((n, 48, 48), dtype=np.uint8)
+    images[1::3] = 255
+    images[2::3] = 51
+    t = prepare_faces(replace(synthetic_faces, images=images), image_side=48)
     assert t.n_features == 48 * 48
-    images = torch.zeros(2, 48, 48)
-    images[1] = 255
-    flat = resize_images(images.numpy(), 48).reshape(2, -1) / 127.5 - 1
-    assert flat[0].unique().tolist() == [-1.0] and flat[1].unique().tolist() == [1.0]
+    rows = torch.cat([t.x_train, t.x_valid, t.x_test])
+    values = sorted({round(v, 6) for v in rows.unique().tolist()})
+    assert values == [-1.0, -0.6, 1.0]
+    small = prepare_faces(replace(synthetic_faces, images=images), image_side=24)
+    for x in (small.x_train, small.x_valid, small.x_test):
+        assert {round(v, 5) for v in x.min(1).values.tolist()} <= {-1.0, -0.6, 1.0}
+        assert torch.allclose(x.min(1).values, x.max(1).values, atol=1e-5)  # a flat face stays flat when resized
 
 
 def test_resize_antialiases_rather_than_subsamples():
