@@ -44,7 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--per-study", type=_positive_int, default=1, metavar="N",
         help="with --parallel: trials of one study running at once (1: strictly sequential studies)",
     )
-    run.add_argument("--pruner", choices=PRUNERS, default="median", help="median: Optuna's MedianPruner defaults")
+    run.add_argument(
+        "--pruner", choices=PRUNERS, default="median",
+        help="median: Optuna's MedianPruner (defaults: the original's); sh: successive halving; hyperband; "
+        "patient: the median rule with patience; none",
+    )
+    run.add_argument(
+        "--pruner-kwargs", default="{}", metavar="JSON",
+        help='the pruner\'s settings, e.g. \'{"n_warmup_steps": 10}\' (median, patient), \'{"patience": 5}\', '
+        '\'{"reduction_factor": 3}\' (sh, hyperband), \'{"min_resource": 2}\'',
+    )
     run.add_argument("--n-trials", type=_positive_int, default=100, help="the study's total budget (resume runs the rest)")
     run.add_argument("--epochs", type=_positive_int, default=50)
     run.add_argument("--batch-size", type=_positive_int, default=128)
@@ -98,10 +107,11 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> Iterator[None]:
     missing optional package) into one readable line and a non-zero exit. Everything else, such as an error
     in the middle of training, keeps its traceback: that is what a bug report needs."""
     from .data import DataFormatError
+    from .pruners import PrunerConfigError
 
     try:
         yield
-    except (StudyConfigError, json.JSONDecodeError) as exc:
+    except (StudyConfigError, PrunerConfigError, json.JSONDecodeError) as exc:
         parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
     except (StorageError, DataFormatError, FileNotFoundError, ImportError) as exc:
         parser.exit(EXIT_RUNTIME, f"{parser.prog}: error: {exc}\n")
@@ -123,18 +133,14 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     )
 
     with _one_line_errors(parser):  # setup: every check before anything is trained
-        try:
-            sampler_kwargs = json.loads(args.sampler_kwargs)
-        except json.JSONDecodeError as exc:
-            raise StudyConfigError(f"--sampler-kwargs is not valid JSON ({exc}): {args.sampler_kwargs!r}") from None
-        if not isinstance(sampler_kwargs, dict):
-            raise StudyConfigError(f"--sampler-kwargs must be a JSON object, got {args.sampler_kwargs!r}")
+        sampler_kwargs = _json_object("--sampler-kwargs", args.sampler_kwargs)
         # Check everything cheap before the slow data load.
         for sampler in args.sampler:
             make_sampler(sampler, args.seed[0], **sampler_kwargs)
         if args.worker is not None and args.parallel:
             raise StudyConfigError("--worker and --parallel do not mix: a lockstep run is its studies' only process")
-        make_pruner(args.pruner)
+        pruner_kwargs = _json_object("--pruner-kwargs", args.pruner_kwargs)
+        make_pruner(args.pruner, n_epochs=args.epochs, **pruner_kwargs)
         storage = open_storage(args.storage)
         if storage is None and not args.quiet:
             print("Note: no --storage given, the study lives in memory and is lost at exit.")
@@ -149,7 +155,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     specs = [
         StudySpec(
             sampler=sampler, seed=seed, n_trials=args.n_trials, n_epochs=args.epochs, batch_size=args.batch_size,
-            pruner=args.pruner, sampler_kwargs=sampler_kwargs, name_prefix=args.name_prefix,
+            pruner=args.pruner, pruner_kwargs=pruner_kwargs, sampler_kwargs=sampler_kwargs, name_prefix=args.name_prefix,
             worker=args.worker or 0, shared=args.worker is not None,
             trainer="batched" if args.parallel else "plain",
         )
@@ -176,6 +182,16 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if not args.quiet:
             print(format_best_trial(study))
     return 0
+
+
+def _json_object(option: str, text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StudyConfigError(f"{option} is not valid JSON ({exc}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise StudyConfigError(f"{option} must be a JSON object, got {text!r}")
+    return value
 
 
 def _checked_device(name: str):

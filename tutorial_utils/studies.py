@@ -24,6 +24,7 @@ from optuna.study import MaxTrialsCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from .machine import machine_info, machine_label
+from .pruners import PRUNERS, PrunerConfigError, make_pruner  # noqa: F401 - PRUNERS re-exported for the CLI
 from .storage import StorageError, make_storage
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 # The showdown's arms. "skopt" is the original's SkoptSampler; "skopt-pruned" the same learning from pruned
 # trials too (their last reported value); tpe and gp are Optuna 5's samplers with their defaults.
 SAMPLERS = ("random", "skopt", "skopt-pruned", "tpe", "gp")
-PRUNERS = ("median", "none")
 # Trials every study of a seed starts with, the same configurations in every arm (see startup_configs).
 PAIRED_STARTUP_TRIALS = 10
 # How many finished trials each sampler's model needs before it stops sampling at random, and which states
@@ -94,20 +94,6 @@ def make_sampler(name: str, seed: int | None = 0, **overrides: Any) -> BaseSampl
         if isinstance(exc, StudyConfigError):
             raise
         raise StudyConfigError(f"sampler {key!r} rejects the settings {overrides}: {exc}") from exc
-
-
-def make_pruner(name: str) -> optuna.pruners.BasePruner:
-    """``median``: Optuna's MedianPruner with its default settings (as in the original); ``none``: no pruning.
-
-    MedianPruner() prunes a trial whose value at a step is worse than the median of the COMPLETED trials'
-    values at that step, from the 6th trial on (n_startup_trials=5), at every step (n_warmup_steps=0).
-    """
-    key = name.lower()
-    if key == "median":
-        return optuna.pruners.MedianPruner()
-    if key == "none":
-        return optuna.pruners.NopPruner()
-    raise StudyConfigError(f"unknown pruner {name!r}; choose one of {', '.join(PRUNERS)}")
 
 
 def study_name(sampler: str, seed: int, prefix: str = "") -> str:
@@ -231,6 +217,7 @@ class StudySpec:
     n_epochs: int = 50
     batch_size: int = 128
     pruner: str = "median"
+    pruner_kwargs: dict[str, Any] = field(default_factory=dict)
     sampler_kwargs: dict[str, Any] = field(default_factory=dict)
     name_prefix: str = ""
     paired_startup: int = PAIRED_STARTUP_TRIALS  # 0: no shared start-up configurations
@@ -263,6 +250,7 @@ def study_identity(spec: StudySpec, data: Any) -> dict[str, Any]:
         "sampler_kwargs": json.dumps(spec.sampler_kwargs, sort_keys=True),
         "seed": spec.seed,
         "pruner": spec.pruner.lower(),
+        "pruner_kwargs": json.dumps(spec.pruner_kwargs, sort_keys=True),
         "n_epochs": spec.n_epochs,
         "batch_size": spec.batch_size,
         "image_side": int(data.image_side),
@@ -273,10 +261,17 @@ def study_identity(spec: StudySpec, data: Any) -> dict[str, Any]:
     }
 
 
+def _pruner_for(spec: StudySpec) -> optuna.pruners.BasePruner:
+    try:
+        return make_pruner(spec.pruner, n_epochs=spec.n_epochs, **spec.pruner_kwargs)
+    except PrunerConfigError as exc:
+        raise StudyConfigError(str(exc)) from None
+
+
 def prepare_study(spec: StudySpec, data: Any, storage: str | optuna.storages.BaseStorage | None = None) -> optuna.Study:
     """Create or load ``spec.name`` in ``storage``, refusing (StudyConfigError) a stored study run with other
     settings; then mark a killed run's trials FAIL and queue the paired start-up. Trains nothing; idempotent."""
-    make_pruner(spec.pruner)  # validate names before touching the storage
+    pruner = _pruner_for(spec)  # validate names and settings before touching the storage
     sampler = make_sampler(spec.sampler, spec.sampler_seed, **spec.sampler_kwargs)
     if isinstance(storage, str) or storage is None:
         storage = open_storage(storage)
@@ -284,7 +279,7 @@ def prepare_study(spec: StudySpec, data: Any, storage: str | optuna.storages.Bas
         study_name=spec.name,
         storage=storage,
         sampler=sampler,
-        pruner=make_pruner(spec.pruner),
+        pruner=pruner,
         direction="maximize",
         load_if_exists=True,
     )
