@@ -185,6 +185,32 @@ def workers_table(frame: pd.DataFrame) -> str:
     return f"{_markdown(shown)}\n\n{note} {_stamp(frame)}"
 
 
+def batched_table(frame: pd.DataFrame) -> str:
+    shown = pd.DataFrame({
+        "K (slots)": frame["k"],
+        "plain s / trial-epoch": frame["plain_trial_epoch_s"].map(_num),
+        "batched s / trial-epoch": frame["batched_trial_epoch_s"].map(_num),
+        "speedup (min-max)": [f"{m:.2f} ({lo:.2f}-{hi:.2f})" for m, lo, hi in
+                              zip(frame["speedup_median"], frame["speedup_min"], frame["speedup_max"], strict=True)],
+        "batched tensors MB": frame["batched_tensors_mb"].map(lambda v: f"{v:.0f}"),
+        "peak memory MB": frame["peak_memory_mb"].map(lambda v: f"{v:.0f}"),
+    })
+    note = (f"K configurations of the original space trained together (`BatchedTrainer`) against the plain trainer, "
+            f"side by side in one process; {frame['rows'].iloc[0]} rows x {frame['features'].iloc[0]} features, "
+            f"batch {frame['batch'].iloc[0]}, clock: {frame['clock'].iloc[0]} time.")
+    return f"{_markdown(shown)}\n\n{note} {_stamp(frame)}"
+
+
+def lockstep_table(frame: pd.DataFrame) -> str:
+    shown = frame[["mode", "studies", "trials", "epochs_trained", "cpu_s", "wall_s", "cpu_ms_per_trial_epoch",
+                   "speedup_per_trial_epoch", "ask_s_total"]].copy()
+    for column in ("cpu_s", "wall_s", "cpu_ms_per_trial_epoch", "speedup_per_trial_epoch", "ask_s_total"):
+        shown[column] = shown[column].map(_num)
+    note = (f"The same studies (4 arms x seeds, MedianPruner) one by one with the plain trainer, then in lockstep "
+            f"with the batched trainer; {frame['data'].iloc[0]}.")
+    return f"{_markdown(shown)}\n\n{note} {_stamp(frame)}"
+
+
 SECTIONS = {
     "data_load": ("1. Loading the face CSV", data_load_table),
     "epoch": ("2. One training epoch", epoch_table),
@@ -192,6 +218,8 @@ SECTIONS = {
     "sampler_overhead": ("4. Sampler overhead", sampler_table),
     "study": ("5. A whole study", study_table),
     "workers": ("Worker processes (notebook 09)", workers_table),
+    "batched": ("6. Many trials at once: the batched trainer", batched_table),
+    "lockstep": ("7. Many studies at once: lockstep against one by one", lockstep_table),
 }
 
 
