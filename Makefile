@@ -42,6 +42,9 @@ bench: setup  ## the speed benchmarks (QUICK=1: synthetic data, under 2 minutes)
 site: setup  ## execute every notebook (full mode; FAST=1 for fast) and render build/site/
 	$(PY) tools/build_site.py $(if $(FAST),--fast,)
 
+figures: setup  ## regenerate imgs/ (the README's figures) from executed notebooks
+	$(PY) tools/make_figures.py
+
 first-run:  ## what a new learner does: clone, set up, run notebook 01, then 06 in fast mode (timed)
 	bash tools/first_run.sh
 
