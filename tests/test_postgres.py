@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 import uuid
 
@@ -16,9 +17,13 @@ import optuna
 import pytest
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
+from test_scaling import ENTRY_POINTS, run_cli
 
-from conftest import ENTRY_POINTS, REPO, assert_readable_failure, run_cli
-from tutorial_utils.distributed import make_storage, run_workers, wait_for_running_trial, worker_command
+from conftest import REPO, assert_readable_failure
+from tutorial_utils.scaling import make_storage, wait_for_running_trial
+
+sys.path.insert(0, str(REPO))  # benchmarks/ is a folder of the checkout, not part of the installed package
+from benchmarks.bench_workers import run_workers, worker_command  # noqa: E402
 
 pytestmark = [
     pytest.mark.postgres,
