@@ -28,12 +28,15 @@ BENCHMARKS = {
     "study": ("benchmarks.bench_study", "5. the 100-trial Skopt study with pruning, end to end"),
     "workers": ("benchmarks.bench_workers", "trials per minute with 1/2/4 worker processes (journal, PostgreSQL)"),
     "batched": ("benchmarks.bench_batched", "trials per second: K trials as one batched set of ops vs one by one"),
+    "lockstep": ("benchmarks.bench_lockstep", "the same studies one by one (plain) vs in lockstep (batched)"),
 }
 
 
 def call_benchmark(name: str, module, args: argparse.Namespace) -> pd.DataFrame:
     """Pass each benchmark only the options it takes."""
     if name == "epoch":
+        return module.run(args.quick, device=args.device)
+    if name == "lockstep":
         return module.run(args.quick, device=args.device)
     if name == "study":
         return module.run(args.quick, device=args.device, run_study_if_missing=args.run_study)

@@ -103,7 +103,7 @@ def pg_url(pg_server) -> str:
 # ------------------------------------------------------------------------------------------ command lines
 
 ENTRY_POINTS = {
-    "worker": ["-m", "tutorial_utils.distributed", "--study", "s", "--n-trials", "1", "--objective", "sleep"],
+    "worker": ["-m", "benchmarks.bench_workers", "worker", "--study", "s", "--n-trials", "1", "--objective", "sleep"],
     "runner": ["-m", "tutorial_utils", "run", "--sampler", "random", "--n-trials", "1", "--epochs", "1",
                "--data", "synthetic", "--quiet"],
 }  # fmt: skip

@@ -17,9 +17,8 @@ import optuna
 import pytest
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
-from test_scaling import ENTRY_POINTS, run_cli
 
-from conftest import REPO, assert_readable_failure
+from conftest import ENTRY_POINTS, REPO, assert_readable_failure, run_cli
 from tutorial_utils.scaling import make_storage, wait_for_running_trial
 
 sys.path.insert(0, str(REPO))  # benchmarks/ is a folder of the checkout, not part of the installed package

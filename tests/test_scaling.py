@@ -11,15 +11,13 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta
 
 import optuna
 import pytest
 from optuna.trial import FrozenTrial, TrialState
 
-from conftest import ENTRY_POINTS as COURSE_ENTRY_POINTS
-from conftest import REPO, assert_readable_failure
+from conftest import ENTRY_POINTS, REPO, assert_readable_failure, run_cli
 from tutorial_utils.scaling import (
     StorageError,
     make_storage,
@@ -32,22 +30,6 @@ sys.path.insert(0, str(REPO))  # benchmarks/ is a folder of the checkout, not pa
 from benchmarks.bench_workers import measure_throughput, run_workers, worker_command  # noqa: E402
 
 WORKER_TIMEOUT_S = 60  # generous for a 2-core machine shared with other jobs; the runs take ~2 s
-
-# The two headless commands that take a storage URL: the workers benchmark's toy worker and the face-network
-# runner. Both must turn a bad URL into one readable line and a non-zero exit, quickly.
-ENTRY_POINTS = {
-    "worker": ["-m", "benchmarks.bench_workers", "worker", "--study", "s", "--n-trials", "1", "--objective", "sleep"],
-    "runner": COURSE_ENTRY_POINTS["runner"],
-}  # fmt: skip
-
-
-def run_cli(entry: str, url: str, timeout: float = 40) -> tuple[subprocess.CompletedProcess, float]:
-    """Run one entry point against ``url`` from the repository root; return the result and its duration."""
-    start = time.monotonic()
-    cmd = [sys.executable, *ENTRY_POINTS[entry], "--storage", url]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
-    return done, time.monotonic() - start
-
 
 # ------------------------------------------------------------------------------ throughput_while_all_ran
 

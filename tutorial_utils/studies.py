@@ -137,7 +137,7 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
     """Open an Optuna storage from a URL (None or "" = in memory), failing fast with a readable StorageError.
 
     ``sqlite:///path.db``, ``postgresql+psycopg2://user:pw@host/db`` (bounded connect timeout) or
-    ``journal:path.log``. The checks live in :func:`tutorial_utils.distributed.make_storage`, shared with
+    ``journal:path.log``. The checks live in :func:`tutorial_utils.storage.make_storage`, shared with
     notebook 09's workers.
     """
     if not url:
