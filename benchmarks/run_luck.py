@@ -1,7 +1,7 @@
 """Luck calibration for the showdown: ONE configuration trained under many seeds, on the real faces.
 
 Every run is the same configuration, so the spread of their validation accuracies is pure training noise,
-and the best of k of them shows how far a best-so-far curve climbs from selection alone. Notebook 07 draws
+and the best of k of them shows how far a best-so-far curve climbs from selection alone. Notebook 08 draws
 that beside the studies' curves. One row per training seed goes to results/luck/<name>.csv as soon as it is
 done, so an interrupted run resumes where it stopped.
 

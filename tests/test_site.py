@@ -88,7 +88,7 @@ def test_page_loads_without_console_errors_and_images_render(browser, page):
     assert not broken, f"{page}: images missing or empty: {broken}"
     if page != "index":
         assert len(images) >= 2, f"{page}: expected the Colab badge and at least one figure, found {len(images)} images"
-    if page in ("index", "07_sampler_showdown"):
+    if page in ("index", "08_sampler_showdown"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shot = SCREENSHOTS / f"{page}.png"
         driver.save_screenshot(str(shot))

@@ -1,4 +1,4 @@
-"""Toy objectives, grid builders and best-so-far: the numbers notebooks 01-04 and 07 build their lessons on."""
+"""Toy objectives, grid builders and best-so-far: the numbers notebooks 01-04 and 08 build their lessons on."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``python -m tutorial_utils``: run the face-network study headless (long runs, servers, extra workers).
 
-A thin argparse layer over :mod:`tutorial_utils.studies`, the same code path notebook 07 uses. Examples::
+A thin argparse layer over :mod:`tutorial_utils.studies`, the same code path notebook 08 uses. Examples::
 
     python -m tutorial_utils run --sampler skopt --seed 0 --data ../shared/data/age_gender.csv.gz \\
         --storage sqlite:///runs/skopt-seed0.db

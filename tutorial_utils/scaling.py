@@ -1,4 +1,4 @@
-"""The two helpers notebook 09 (scaling out) needs beside its own worker script: a fair clock and a safe kill.
+"""The two helpers notebook 10 (scaling out) needs beside its own worker script: a fair clock and a safe kill.
 
 The worker itself is no helper: the notebook writes it out as ``worker.py`` (``create_study(...,
 load_if_exists=True)`` plus ``study.optimize``) and starts copies of it with ``subprocess.Popen``. What is
@@ -26,13 +26,13 @@ from datetime import datetime
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from .storage import (  # noqa: F401 - re-exported: the names notebook 09 and its tests use
+from .storage import (  # noqa: F401 - re-exported: the names notebook 10 and its tests use
     StorageError,
     make_storage,
     masked,
 )
 
-WORKER_ATTR = "worker"  # the trial user attr in which notebook 09's worker.py writes "host:pid"
+WORKER_ATTR = "worker"  # the trial user attr in which notebook 10's worker.py writes "host:pid"
 
 
 def throughput_while_all_ran(trials: Sequence[FrozenTrial], key: str = WORKER_ATTR) -> dict[str, float]:

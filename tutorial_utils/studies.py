@@ -1,4 +1,4 @@
-"""Run (or resume) the face-network study by sampler name: the one code path of the CLI and notebook 07.
+"""Run (or resume) the face-network study by sampler name: the one code path of the CLI and notebook 08.
 
 A fair sampler comparison needs studies that differ only in the sampler and its seed. So the sampler,
 pruner, storage and study name all come from small factories here, every setting that shapes the study is
@@ -138,7 +138,7 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
 
     ``sqlite:///path.db``, ``postgresql+psycopg2://user:pw@host/db`` (bounded connect timeout) or
     ``journal:path.log``. The checks live in :func:`tutorial_utils.storage.make_storage`, shared with
-    notebook 09's workers.
+    notebook 10's workers.
     """
     if not url:
         return None
