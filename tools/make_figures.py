@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"executing {path.name} ({'fast' if fast else 'full'} mode) for {', '.join(wanted)}", flush=True)
         build_site.execute_notebook(path, build / path.name, fast=fast, timeout=600)
         executed = json.loads((build / path.name).read_text())
-        for name, index in wanted.items():
+        for name, index in tagged_figures(executed).items():  # papermill adds a cell: find the tags again
             png = first_png(executed["cells"][index])
             if png is None:
                 raise SystemExit(f"{path.name}: the cell tagged figure:{name} drew no figure")
