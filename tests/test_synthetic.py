@@ -14,7 +14,7 @@ from tutorial_utils.synthetic import make_synthetic_faces
 REAL_ETHNICITY = np.array([10078, 4526, 3434, 3975, 1692])
 REAL_GENDER = np.array([12391, 11314])
 REAL_AGE_BINS = np.array([3062, 1531, 11880, 4544, 2688])
-AGE_BIN_EDGES = [0, 10, 20, 40, 60, 1000]
+HISTOGRAM_EDGES = [0, 10, 20, 40, 60, 1000]
 N = 3000  # enough for shares within ~1 point (binomial sd <= 0.9 %)
 
 
@@ -57,7 +57,7 @@ def test_label_shares_are_close_to_the_real_files(frame):
     shares = {
         "ethnicity": (np.bincount(frame["ethnicity"], minlength=5), REAL_ETHNICITY),
         "gender": (np.bincount(frame["gender"], minlength=2), REAL_GENDER),
-        "age bins": (np.histogram(frame["age"], bins=AGE_BIN_EDGES)[0], REAL_AGE_BINS),
+        "age bins": (np.histogram(frame["age"], bins=HISTOGRAM_EDGES)[0], REAL_AGE_BINS),
     }
     for name, (synthetic, real) in shares.items():
         np.testing.assert_allclose(synthetic / synthetic.sum(), real / real.sum(), atol=0.025, err_msg=name)

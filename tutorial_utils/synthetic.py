@@ -13,7 +13,7 @@ import pandas as pd
 
 SIDE = 48
 # Shares of the real file (see data/README.md), so class balance looks like the real thing.
-AGE_BIN_EDGES = (1, 10, 20, 40, 60, 100)
+AGE_RANGES = (1, 10, 20, 40, 60, 100)  # synthetic ages are drawn in [edge, next edge) of their bin
 AGE_BIN_SHARES = (3062, 1531, 11880, 4544, 2688)
 ETHNICITY_SHARES = (10078, 4526, 3434, 3975, 1692)
 GENDER_SHARES = (12391, 11314)
@@ -29,8 +29,8 @@ def _shares(counts: tuple[int, ...]) -> np.ndarray:
 def sample_labels(n: int, rng: np.random.Generator) -> pd.DataFrame:
     """Ages, ethnicities and genders with the real file's marginal shares."""
     bins = rng.choice(len(AGE_BIN_SHARES), size=n, p=_shares(AGE_BIN_SHARES))
-    lo = np.asarray(AGE_BIN_EDGES[:-1])[bins]
-    hi = np.asarray(AGE_BIN_EDGES[1:])[bins]
+    lo = np.asarray(AGE_RANGES[:-1])[bins]
+    hi = np.asarray(AGE_RANGES[1:])[bins]
     age = rng.integers(lo, hi)
     ethnicity = rng.choice(5, size=n, p=_shares(ETHNICITY_SHARES))
     gender = rng.choice(2, size=n, p=_shares(GENDER_SHARES))

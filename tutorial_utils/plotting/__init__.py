@@ -16,15 +16,6 @@ from ..data import repo_root
 IMGS_DIR = repo_root() / "imgs"
 
 
-def save_fig(fig, name: str, folder: str | Path | None = None, dpi: int = 110) -> Path:
-    """Save ``fig`` as ``imgs/<name>.png`` (or into ``folder``) and return the path."""
-    out_dir = Path(folder) if folder is not None else IMGS_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / (name if name.endswith(".png") else f"{name}.png")
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    return path
-
-
 @contextmanager
 def optuna_style_kept() -> Iterator[None]:
     """Draw Optuna's matplotlib plots inside this block so they cannot restyle the figures after them.
