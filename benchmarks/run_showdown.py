@@ -107,7 +107,7 @@ def summarize(records_dir: Path, out: Path) -> str:
     from tutorial_utils.records import summarize as per_study
 
     table = per_study(load_records(records_dir))
-    done = table[table["finished"] & (table["pruner"] == "median")]
+    done = table[table["reached_budget"] & (table["pruner"] == "median")]
     rows = []
     for arm in [a for a in ARMS if a in set(done["sampler"])]:
         g = done[done["sampler"] == arm]

@@ -114,7 +114,7 @@ def test_records_round_trip_and_summary_selects_on_validation(tiny_faces, tmp_pa
     assert row["selected_trial"] == best.number and row["best_valid"] == pytest.approx(best.value)
     assert row["selected_test"] == pytest.approx(best.user_attrs["test_age_accuracy"])
     assert row["best_test_if_selected_on_test"] == pytest.approx(max(t.user_attrs["test_age_accuracy"] for t in complete))
-    assert row["completed"] + row["pruned"] == 12 and row["finished"]
+    assert row["completed"] + row["pruned"] == 12 and row["reached_budget"]
     one = table[table["number"] == best.number].iloc[0]
     assert list(records.curve(one)) == pytest.approx([best.intermediate_values[e] for e in (0, 1)], abs=1e-3)
     assert records.best_so_far(table)[-1] == pytest.approx(best.value)

@@ -198,7 +198,7 @@ def summarize(records: pd.DataFrame) -> pd.DataFrame:
                 "sampler": first["sampler"],
                 "pruner": first["pruner"],
                 "seed": int(first["seed"]),
-                "finished": int(spent.sum()) >= int(first["n_trials_budget"]),
+                "reached_budget": int(spent.sum()) >= int(first["n_trials_budget"]),
                 "n_trials": int(spent.sum()),
                 "completed": len(complete),
                 "pruned": int((trials["state"] == "PRUNED").sum()),
