@@ -214,14 +214,15 @@ def _checked_device(name: str):
 def _summary(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import pandas as pd
 
-    from .studies import load_studies, study_summary
+    from .records import summarize, trial_records
+    from .studies import load_studies
 
     with _one_line_errors(parser):
         studies = load_studies(args.storage, prefix=args.name_prefix)
     if not studies:
         print(f"no <sampler>-seed<k> studies in {args.storage}")
         return EXIT_RUNTIME
-    table = pd.DataFrame([study_summary(s) for s in studies])
+    table = summarize(pd.concat([trial_records(s) for s in studies], ignore_index=True))
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(table.to_string(index=False))
     return 0

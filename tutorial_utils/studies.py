@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -432,44 +431,6 @@ class _ProgressBar:
 
 
 # ------------------------------------------------------------------------------------------ summaries
-
-
-def trial_seconds(trial: FrozenTrial) -> float | None:
-    """A finished trial's duration from the storage timestamps (None while it runs)."""
-    if trial.datetime_start is None or trial.datetime_complete is None:
-        return None
-    return (trial.datetime_complete - trial.datetime_start).total_seconds()
-
-
-def study_summary(study: optuna.Study) -> dict[str, Any]:
-    """One results-table row: sampler, seed, best value, completed/pruned/failed counts, times, machine."""
-    trials = study.get_trials(deepcopy=False)
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    durations = [s for t in trials if (s := trial_seconds(t)) is not None]
-    starts = [t.datetime_start for t in trials if t.datetime_start is not None]
-    ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
-    span = (max(ends) - min(starts)).total_seconds() if starts and ends else None
-    attrs = study.user_attrs
-    machine = attrs.get("machine", {})
-    return {
-        "study": study.study_name,
-        "sampler": attrs.get("sampler", study.study_name.split("-seed")[0]),
-        "seed": attrs.get("seed"),
-        "best_age_accuracy": max((t.value for t in complete), default=float("nan")),
-        "best_trial": max(complete, key=lambda t: t.value).number if complete else None,
-        "n_trials": sum(t.state in COUNTED_STATES for t in trials),
-        "completed": len(complete),
-        "pruned": sum(t.state == TrialState.PRUNED for t in trials),
-        "failed": sum(t.state == TrialState.FAIL for t in trials),
-        "wall_time_s": attrs.get("wall_time_s", span),
-        "trial_time_s": sum(durations),
-        # A study still running has no study-level CPU time yet: its trials' CPU times are the best estimate.
-        "cpu_time_s": attrs.get("cpu_time_s") or sum(t.user_attrs.get("cpu_time_s", 0.0) for t in trials) or None,
-        "median_trial_s": statistics.median(durations) if durations else None,
-        "n_epochs": attrs.get("n_epochs"),
-        "data": attrs.get("data_source"),
-        "machine": machine_label(machine) if machine else "",
-    }
 
 
 def load_studies(location: str | os.PathLike | optuna.storages.BaseStorage, prefix: str = "") -> list[optuna.Study]:
