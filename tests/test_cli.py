@@ -26,7 +26,7 @@ def _fails(argv, capsys) -> tuple[int, str]:
     ("argv", "code", "message"),
     [
         (["run", "--sampler", "cmaes"], EXIT_USAGE, "invalid choice: 'cmaes'"),
-        (["run", "--pruner", "hyperband"], EXIT_USAGE, "invalid choice: 'hyperband'"),
+        (["run", "--pruner", "asha"], EXIT_USAGE, "invalid choice: 'asha'"),
         (["run", "--n-trials", "0"], EXIT_USAGE, "--n-trials: must be at least 1, got 0"),
         (["run", "--epochs", "ten"], EXIT_USAGE, "--epochs: 'ten' is not a whole number"),
         (["run", "--sampler-kwargs", "{n_startup_trials: 3}"], EXIT_USAGE, "--sampler-kwargs is not valid JSON"),
