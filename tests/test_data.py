@@ -509,3 +509,32 @@ def test_standard_layout_takes_the_fast_path(tmp_path, monkeypatch, small_blocks
     path = tmp_path / "faces.csv.gz"
     frame.to_csv(path, index=False, lineterminator="\r\n" if variant == "crlf" else "\n")
     assert_matches(load_age_gender(path, use_cache=False), naive_parse(frame))
+
+
+@pytest.mark.parametrize(
+    "join, eol",
+    [("  ", "\n"), ("\t", "\n"), (" \t ", "\r\n")],
+    ids=["double_spaces", "tabs", "mixed_crlf"],
+)
+@pytest.mark.parametrize("edges", ["", " ", "\t "], ids=["no_edges", "space_edges", "tab_edges"])
+def test_any_whitespace_between_pixels_reads_the_same_pixels(tmp_path, join, eol, edges):
+    """An edited or re-exported file may separate pixels by runs of spaces or tabs (as str.split() does)."""
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, size=(4, 2304))
+    path = tmp_path / "faces.csv"
+    with open(path, "w", newline="") as f:
+        f.write("age,ethnicity,gender,img_name,pixels" + eol)
+        for i, row in enumerate(pixels):
+            f.write(f"{20 + i},{i % 5},{i % 2},x{i}.jpg,{edges}{join.join(map(str, row))}{edges}{eol}")
+    faces = load_age_gender(path, verbose=False)
+    np.testing.assert_array_equal(faces.images.reshape(4, -1), pixels)
+    assert faces.age.tolist() == [20, 21, 22, 23]
+
+
+def test_a_bad_pixel_among_tabs_still_names_the_row_and_column(tmp_path):
+    path = tmp_path / "faces.csv"
+    good = "\t".join(["7"] * 2304)
+    bad = "\t".join(["7"] * 100 + ["x9"] + ["7"] * 2203)
+    path.write_text(f"age,ethnicity,gender,img_name,pixels\n30,0,1,a.jpg,{good}\n31,0,1,b.jpg,{bad}\n")
+    with pytest.raises(DataFormatError, match=r"faces.csv: row 2 \(line 3\), column 'pixels': value 101 'x9' is not a whole number"):
+        load_age_gender(path, verbose=False)
