@@ -65,8 +65,8 @@ def run_study(device: str = "cpu", n_trials: int = N_TRIALS, n_epochs: int = N_E
         "sampler": "SkoptSampler(ET)",
         "seed": seed,
         "n_trials": len(study.trials),
-        "n_complete": states.count("COMPLETE"),
-        "n_pruned": states.count("PRUNED"),
+        "completed": states.count("COMPLETE"),
+        "pruned": states.count("PRUNED"),
         "best_value": study.best_value,
         "wall_time_s": wall,
         "device": device,
@@ -86,8 +86,8 @@ def run(
         keep = [
             c
             for c in (
-                "study", "sampler", "seed", "status", "n_trials", "budget", "completed", "pruned", "n_complete",
-                "n_pruned", "best_age_accuracy", "best_value", "wall_time_s", "cpu_time_s", "median_trial_s",
+                "study", "sampler", "seed", "status", "n_trials", "budget", "completed", "pruned", "best_valid",
+                "best_value", "wall_time_s", "cpu_time_s", "median_trial_s",
             )
             if c in recorded.columns
         ]

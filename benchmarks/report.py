@@ -139,12 +139,12 @@ def sampler_table(frame: pd.DataFrame) -> str:
 
 def study_table(frame: pd.DataFrame) -> str:
     columns = (
-        "study", "status", "seed", "n_trials", "completed", "pruned", "n_complete", "n_pruned",
-        "best_age_accuracy", "best_value", "wall_time_s", "cpu_time_s", "median_trial_s", "source",
+        "study", "status", "seed", "n_trials", "completed", "pruned",
+        "best_valid", "best_value", "wall_time_s", "cpu_time_s", "median_trial_s", "source",
     )
     shown = frame[[c for c in columns if c in frame.columns]].astype(object)
     for col in shown.columns:
-        if col in ("seed", "n_trials", "completed", "pruned", "n_complete", "n_pruned"):
+        if col in ("seed", "n_trials", "completed", "pruned"):
             shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
         elif col not in ("study", "status", "source"):
             shown[col] = shown[col].map(lambda v: _num(v, 4))

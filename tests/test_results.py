@@ -73,9 +73,9 @@ COMPARE_COLUMNS = [
     "best_value",
     "best_trial",
     "n_trials",
-    "n_complete",
-    "n_pruned",
-    "n_failed",
+    "completed",
+    "pruned",
+    "failed",
     "wall_time_s",
 ]
 
@@ -314,9 +314,9 @@ def test_compare_studies_live_and_from_storage(tmp_path):
     assert live["best_value"].tolist() == [tpe.best_value, rnd.best_value]
     assert live["best_trial"].tolist() == [tpe.best_trial.number, rnd.best_trial.number]
     assert live["n_trials"].tolist() == [8, 7]
-    assert live["n_complete"].tolist() == [6, 5]
-    assert live["n_pruned"].tolist() == [1, 1]
-    assert live["n_failed"].tolist() == [1, 1]
+    assert live["completed"].tolist() == [6, 5]
+    assert live["pruned"].tolist() == [1, 1]
+    assert live["failed"].tolist() == [1, 1]
     assert (live["wall_time_s"] > 0).all()
 
     stored = results.compare_studies(storage=url)  # every study in the storage

@@ -499,9 +499,9 @@ COMPARE_COLUMNS = (
     "best_value",
     "best_trial",
     "n_trials",
-    "n_complete",
-    "n_pruned",
-    "n_failed",
+    "completed",
+    "pruned",
+    "failed",
     "wall_time_s",
 )
 
@@ -541,9 +541,9 @@ def compare_studies(
                 "best_value": stats["best_value"],
                 "best_trial": stats["best_trial_number"],
                 "n_trials": stats["n_trials"],
-                "n_complete": counts["COMPLETE"],
-                "n_pruned": counts["PRUNED"],
-                "n_failed": counts["FAIL"],
+                "completed": counts["COMPLETE"],
+                "pruned": counts["PRUNED"],
+                "failed": counts["FAIL"],
                 "wall_time_s": stats["wall_time_s"],
             }
         )
