@@ -44,7 +44,29 @@ FULL_SYNTHETIC_ROWS = 23705  # the real file's row count
 NAIVE = "naive: read_csv + per-row split"
 COLD = "ours: cold (use_cache=False)"
 CACHED = "ours: cached reload"
+PANDAS = "library: pandas C engine, pixels as a space-separated table"
+PYARROW = "library: pyarrow CSV reader + split"
 VERSIONED = ("numpy", "pandas")
+
+
+def pandas_load(path: Path) -> np.ndarray:
+    """The library route: pandas reads the CSV, then its C engine parses the pixel column as a table of ints."""
+    import io
+
+    frame = pd.read_csv(path, dtype={"pixels": str})
+    text = "\n".join(frame["pixels"].to_list())
+    table = pd.read_csv(io.StringIO(text), sep=" ", header=None, dtype=np.uint8, engine="c")
+    return table.to_numpy().reshape(len(frame), 48, 48)
+
+
+def pyarrow_load(path: Path) -> np.ndarray:
+    """The other library route: pyarrow's multithreaded CSV reader, then split and cast in Arrow."""
+    import pyarrow.compute as pc
+    from pyarrow import csv
+
+    table = csv.read_csv(path)
+    values = pc.list_flatten(pc.split_pattern(table["pixels"], " "))
+    return pc.cast(values, "uint8").to_numpy(zero_copy_only=False).reshape(table.num_rows, 48, 48)
 
 
 def naive_load(path: Path) -> np.ndarray:
@@ -106,11 +128,21 @@ def run(quick: bool, path: str | os.PathLike | None = None, repeats: int | None 
 
         candidates = {
             NAIVE: lambda: naive_load(source),
+            PANDAS: lambda: pandas_load(source),
             COLD: lambda: load_age_gender(source, use_cache=False, verbose=False),
             CACHED: cached,
         }
-        # Same numbers from all three, checked once (outside the timing).
+        try:
+            import pyarrow  # noqa: F401 - optional: measured when installed
+
+            candidates[PYARROW] = lambda: pyarrow_load(source)
+        except ImportError:
+            print("pyarrow is not installed: its route is not measured (pip install pyarrow)")
+        # Same numbers from every route, checked once (outside the timing).
         np.testing.assert_array_equal(naive_load(source).astype(np.uint8), reference.images)
+        np.testing.assert_array_equal(pandas_load(source), reference.images)
+        if PYARROW in candidates:
+            np.testing.assert_array_equal(pyarrow_load(source), reference.images)
         times = {name: {"wall": [], "cpu": []} for name in candidates}
         load_before = load_average()
         for _ in range(repeats):
