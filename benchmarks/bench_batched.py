@@ -31,7 +31,8 @@ import pandas as pd
 import torch
 
 from tutorial_utils.batched import BatchedTrainer, check_device
-from tutorial_utils.models import MultiHeadFCNet, suggest_params
+from tutorial_utils.models import MultiHeadFCNet
+from tutorial_utils.studies import startup_configs
 from tutorial_utils.training import make_optimizer, train_epoch
 
 from .common import BATCH_SIZE, IMAGE_SIDE, RESULTS_DIR, paired_ratios, stamped, summary
@@ -52,13 +53,7 @@ def synthetic_data(rows: int, device: torch.device, seed: int = 0) -> tuple[torc
 def random_configs(k: int, seed: int = 0) -> list[dict]:
     """K configurations drawn at random from the original search space (as a RandomSampler study would)."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    configs = []
-    for _ in range(k):
-        trial = study.ask()
-        configs.append(suggest_params(trial))
-        study.tell(trial, 0.0)
-    return configs
+    return startup_configs(seed, k)
 
 
 def _peak_memory_mb(device: torch.device) -> float:

@@ -141,3 +141,24 @@ def execute_fast(path: Path, out_dir: Path, timeout: float, parameters: dict | N
     timings[path.name] = elapsed
     timings_file.write_text(json.dumps(timings, indent=2))
     return elapsed
+
+
+# ------------------------------------------------------------------------------------------ browser
+
+
+def headless_chrome(chromium: str, chromedriver: str, window: str, browser_log: bool = False):
+    """Headless Chromium driven by selenium, with the flags that keep it offline and quiet in CI."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", f"--window-size={window}"):
+        options.add_argument(flag)
+    if browser_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.set_page_load_timeout(60)
+    return driver

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOTEBOOKS, REPO, execute_fast
+from conftest import NOTEBOOKS, REPO, execute_fast, headless_chrome
 
 sys.path.insert(0, str(REPO / "tools"))
 import build_site  # noqa: E402
@@ -49,22 +49,11 @@ def test_site_has_an_index_and_one_page_per_notebook(site):
 def browser(site):
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("Chromium/chromedriver not installed (Debian packages chromium, chromium-driver; .ci/run installs them)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1280,1600"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
+    driver = headless_chrome(CHROMIUM, CHROMEDRIVER, "1280,1600", browser_log=True)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     yield driver, base
     driver.quit()

@@ -402,12 +402,16 @@ class BatchedTrainer:
     def _one_hot(y: torch.Tensor) -> torch.Tensor:
         return torch.cat([F.one_hot(y[:, h], size) for h, size in enumerate(HEADS.values())], 1).float()
 
-    def train_epoch(self, x: torch.Tensor, y: torch.Tensor) -> dict[int, float]:
-        """One epoch for every filled slot, each over its own shuffle of (x, y); returns {slot: mean loss}."""
+    def _ready(self, x: torch.Tensor, y: torch.Tensor) -> int:
+        """Check the data, lay the slots out again if they changed, and return how many are filled."""
         self._check_data(x, y)
         if self._dirty:
             self._relayout()
-        n = self._n_active
+        return self._n_active
+
+    def train_epoch(self, x: torch.Tensor, y: torch.Tensor) -> dict[int, float]:
+        """One epoch for every filled slot, each over its own shuffle of (x, y); returns {slot: mean loss}."""
+        n = self._ready(x, y)
         if n == 0:
             return {}
         slots = [self._slots[s] for s in self._row_slot[:n]]
@@ -561,10 +565,7 @@ class BatchedTrainer:
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict[int, dict[str, float]]:
         """Each filled slot's accuracy per head and of all three at once, as ``training.evaluate`` reports."""
-        self._check_data(x, y)
-        if self._dirty:
-            self._relayout()
-        n = self._n_active
+        n = self._ready(x, y)
         if n == 0:
             return {}
         p = self._views["param"]

@@ -36,9 +36,8 @@ import optuna
 from optuna.trial import TrialState
 
 from .batched import BatchedTrainer
-from .machine import machine_info
 from .models import suggest_params
-from .studies import StudySpec, counted_trials, prepare_study, sampler_phase, study_identity
+from .studies import StudySpec, counted_trials, prepare_study, record_study_settings, record_trial_phase
 from .training import config_seed
 
 
@@ -64,15 +63,9 @@ def _ask(state: _StudyState) -> tuple[optuna.Trial, dict, float]:
     """Ask one trial of a study and suggest the whole space; record the sampler's phase and the ask time."""
     start = time.perf_counter()
     trial = state.study.ask()
-    if "paired_startup" in trial.user_attrs:
-        phase, learned = "paired start-up", 0
-    else:
-        earlier = [t for t in state.study.get_trials(deepcopy=False) if t.number < trial.number]
-        phase, learned = sampler_phase(state.spec.sampler, earlier)
     params = suggest_params(trial)
     seconds = time.perf_counter() - start
-    trial.set_user_attr("sampler_phase", phase)
-    trial.set_user_attr("model_trials", learned)
+    record_trial_phase(trial, state.spec.sampler)
     trial.set_user_attr("ask_seconds", seconds)
     return trial, params, seconds
 
@@ -107,11 +100,7 @@ def run_lockstep(
     states: list[_StudyState] = []
     for spec in (replace(s, trainer="batched") for s in specs):
         study = prepare_study(spec, data, storages.get(spec.name))
-        for key, value in study_identity(spec, data).items():
-            study.set_user_attr(key, value)
-        study.set_user_attr("n_trials_budget", spec.n_trials)
-        study.set_user_attr("is_synthetic", bool(data.is_synthetic))
-        study.set_user_attr("machine", machine_info(device))
+        record_study_settings(study, spec, data, device)
         study.set_user_attr("lockstep", {"slots": slots, "per_study": per_study})
         states.append(_StudyState(spec, study))
 

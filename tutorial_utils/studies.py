@@ -308,18 +308,13 @@ def run_study(
     from .training import evaluate, make_face_objective
 
     study = prepare_study(spec, data, storage)
-    identity = study_identity(spec, data)
     done = counted_trials(study)
     if done >= spec.n_trials:
         if progress:
             ran_on = machine_label(study.user_attrs.get("machine", {}))
             print(f"{spec.name}: LOADED from storage, {done} finished trials (budget {spec.n_trials}), run on {ran_on}.")
         return study
-    for key, value in identity.items():
-        study.set_user_attr(key, value)
-    study.set_user_attr("n_trials_budget", spec.n_trials)
-    study.set_user_attr("is_synthetic", bool(data.is_synthetic))
-    study.set_user_attr("machine", machine_info(device if device is not None else data.device))
+    record_study_settings(study, spec, data, device if device is not None else data.device)
     remaining = spec.n_trials - done
     if progress and done:
         print(f"{spec.name}: RESUMING, {done} finished trials in storage, running {remaining} more.")
@@ -372,18 +367,32 @@ def _fail_stale_trials(study: optuna.Study) -> None:
         study.tell(trial.number, state=TrialState.FAIL)  # a paired start-up one is queued again just after
 
 
+def record_trial_phase(trial: optuna.Trial, sampler: str) -> None:
+    """Store, on a trial just asked, the sampler's phase when it proposed it and the trials its model knew."""
+    if "paired_startup" in trial.user_attrs:
+        phase, learned = "paired start-up", 0
+    else:
+        earlier = [t for t in trial.study.get_trials(deepcopy=False) if t.number < trial.number]
+        phase, learned = sampler_phase(sampler, earlier)
+    trial.set_user_attr("sampler_phase", phase)
+    trial.set_user_attr("model_trials", learned)
+
+
+def record_study_settings(study: optuna.Study, spec: StudySpec, data: Any, device: Any) -> None:
+    """Write the study's one record: its identity settings, budget, data kind and the machine that runs it."""
+    for key, value in study_identity(spec, data).items():
+        study.set_user_attr(key, value)
+    study.set_user_attr("n_trials_budget", spec.n_trials)
+    study.set_user_attr("is_synthetic", bool(data.is_synthetic))
+    study.set_user_attr("machine", machine_info(device))
+
+
 def _recorded(objective: Callable[[optuna.Trial], float], sampler: str) -> Callable[[optuna.Trial], float]:
     """Record, per trial, the sampler's phase when it proposed the trial and its CPU seconds: on a busy shared
     machine wall time says little, while CPU time of a one-thread run is what it takes on an idle core."""
 
     def recorded(trial: optuna.Trial) -> float:
-        if "paired_startup" in trial.user_attrs:
-            phase, learned = "paired start-up", 0
-        else:
-            earlier = [t for t in trial.study.get_trials(deepcopy=False) if t.number < trial.number]
-            phase, learned = sampler_phase(sampler, earlier)
-        trial.set_user_attr("sampler_phase", phase)
-        trial.set_user_attr("model_trials", learned)
+        record_trial_phase(trial, sampler)
         start = time.process_time()
         try:
             return objective(trial)
