@@ -51,12 +51,9 @@ def load_faces(quick: bool, verbose: bool = False, rows: int | None = None):
 @functools.cache
 def _synthetic_faces(rows: int):
     """Drawn once per process: several benchmarks of one run share the same synthetic set."""
-    from tutorial_utils.data import faces_from_frame
-    from tutorial_utils.synthetic import make_synthetic_faces
+    from tutorial_utils.data import synthetic_faces
 
-    faces = faces_from_frame(make_synthetic_faces(rows, seed=0), source=f"synthetic(n={rows})")
-    faces.is_synthetic = True
-    return faces
+    return synthetic_faces(rows, seed=0)
 
 
 def data_label(faces) -> str:

@@ -39,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from tutorial_utils.machine import machine_info, machine_label
+    from tutorial_utils.prepare import load_study_data
     from tutorial_utils.records import curve, read_records, select_trial
-    from tutorial_utils.studies import load_study_data
     from tutorial_utils.training import config_seed, evaluate, fit
 
     torch.set_num_threads(1)

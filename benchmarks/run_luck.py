@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from tutorial_utils.machine import machine_info, machine_label
-    from tutorial_utils.studies import load_study_data
+    from tutorial_utils.prepare import load_study_data
     from tutorial_utils.training import evaluate, fit
 
     torch.set_num_threads(1)

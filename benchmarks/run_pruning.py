@@ -45,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from tutorial_utils.lockstep import run_lockstep
+    from tutorial_utils.prepare import load_study_data
     from tutorial_utils.records import write_records
-    from tutorial_utils.studies import StudySpec, load_study_data
+    from tutorial_utils.studies import StudySpec
 
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from tutorial_utils import data as data_mod
-from tutorial_utils import face_cache, face_csv
+from tutorial_utils import face_cache, face_csv, prepare
+from tutorial_utils import synthetic as synthetic_mod
 from tutorial_utils.data import (
     DataFormatError,
     FaceData,
@@ -355,6 +356,23 @@ def test_synthetic_fallback_says_so_in_one_line(workdir, capsys):
     assert_matches(faces, naive_parse(make_synthetic_faces(50, seed=3)))
 
 
+def test_synthetic_faces_come_as_arrays_without_a_text_round_trip(monkeypatch):
+    """Drawing faces must not format 2304 numbers per row as text only to parse them back."""
+
+    def no_text(*_args, **_kwargs):
+        raise AssertionError("synthetic faces went through pixel text")
+
+    monkeypatch.setattr(synthetic_mod, "pixels_to_strings", no_text)
+    monkeypatch.setattr(face_csv, "parse_pixel_texts", no_text)
+    faces = data_mod.synthetic_faces(40, seed=6, use_cache=False)
+    assert faces.is_synthetic and faces.source == "synthetic(n=40, seed=6)"
+    assert faces.images.shape == (40, 48, 48) and faces.images.dtype == np.uint8
+    monkeypatch.undo()
+    assert_matches(faces, naive_parse(make_synthetic_faces(40, seed=6)))  # the CSV text holds the same faces
+    tensors = prepare.load_study_data("synthetic", image_side=12, synthetic_rows=40, verbose=False)
+    assert tensors.is_synthetic
+
+
 def test_synthetic_faces_are_cached_and_redrawn_when_the_generator_changes(workdir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TUTORIAL_UTILS_CACHE", str(tmp_path / "cache"))
     generator = tmp_path / "synthetic_copy.py"  # stands in for tutorial_utils/synthetic.py
@@ -502,7 +520,7 @@ def test_standard_layout_takes_the_fast_path(tmp_path, monkeypatch, small_blocks
     def no_pandas(*_args, **_kwargs):
         raise AssertionError("the standard layout fell back to the pandas reader")
 
-    monkeypatch.setattr(data_mod, "read_face_table", no_pandas)
+    monkeypatch.setattr(face_csv, "read_face_table", no_pandas)
     frame = make_synthetic_faces(8, seed=14)
     if variant == "space_in_name":
         frame.loc[5, "img_name"] = "20170116220224657 .jpg.chip.jpg"

@@ -6,7 +6,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from tutorial_utils import studies
+from tutorial_utils import prepare
 from tutorial_utils.lockstep import run_lockstep
 from tutorial_utils.studies import StudyConfigError, StudySpec, run_study
 
@@ -15,7 +15,7 @@ TINY = {"n_epochs": 3, "batch_size": 64, "n_trials": 13}
 
 @pytest.fixture(scope="module")
 def tiny_faces():
-    return studies.load_study_data("synthetic", image_side=12, synthetic_rows=500, verbose=False)
+    return prepare.load_study_data("synthetic", image_side=12, synthetic_rows=500, verbose=False)
 
 
 def _trace(study: optuna.Study) -> list[tuple]:

@@ -10,7 +10,7 @@ import pytest
 from optuna.trial import TrialState, create_trial
 
 from conftest import REPO
-from tutorial_utils import studies
+from tutorial_utils import prepare
 from tutorial_utils.pruners import PrunerConfigError, make_pruner
 from tutorial_utils.studies import StudySpec, run_study
 
@@ -98,7 +98,7 @@ def test_cli_refuses_a_bad_pruner_setting_before_touching_the_storage(tmp_path):
 
 
 def test_hyperband_trains_fewer_epochs_than_no_pruning_on_the_same_budget():
-    data = studies.load_study_data("synthetic", image_side=12, synthetic_rows=400, verbose=False)
+    data = prepare.load_study_data("synthetic", image_side=12, synthetic_rows=400, verbose=False)
     spent = {}
     for pruner in ("none", "hyperband"):
         spec = StudySpec(sampler="random", seed=0, n_trials=16, n_epochs=6, batch_size=64, pruner=pruner)

@@ -17,11 +17,10 @@ import torch
 import yaml
 
 from tutorial_utils import results
-from tutorial_utils.data import faces_from_frame
+from tutorial_utils.data import synthetic_faces
 from tutorial_utils.models import count_parameters
 from tutorial_utils.prepare import prepare_faces
 from tutorial_utils.retrain import mean_sd, rebuild_model, retrain_best
-from tutorial_utils.synthetic import make_synthetic_faces
 from tutorial_utils.training import config_seed, make_face_objective
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -346,9 +345,7 @@ def test_compare_studies_live_and_from_storage(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_faces():
-    faces = faces_from_frame(make_synthetic_faces(400, seed=2), source="synthetic(400)")
-    faces.is_synthetic = True
-    return prepare_faces(faces, image_side=12)
+    return prepare_faces(synthetic_faces(400, seed=2, use_cache=False), image_side=12)
 
 
 def test_face_net_rebuilt_and_retrained_from_best_params_yaml_alone(tiny_faces, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from tutorial_utils import records, studies
+from tutorial_utils import prepare, records, studies
 from tutorial_utils.studies import StudySpec, run_study, sampler_phase
 
 TINY = {"n_epochs": 2, "batch_size": 64}
@@ -17,7 +17,7 @@ TINY = {"n_epochs": 2, "batch_size": 64}
 
 @pytest.fixture(scope="module")
 def tiny_faces():
-    return studies.load_study_data("synthetic", image_side=12, synthetic_rows=400, verbose=False)
+    return prepare.load_study_data("synthetic", image_side=12, synthetic_rows=400, verbose=False)
 
 
 def _history(n_complete: int, n_pruned: int, n_failed: int = 0) -> list:

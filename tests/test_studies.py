@@ -8,7 +8,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from tutorial_utils import storage, studies
+from tutorial_utils import prepare, storage, studies
 from tutorial_utils.studies import (
     StorageError,
     StudyConfigError,
@@ -28,7 +28,7 @@ TINY = {"n_epochs": 2, "batch_size": 64}
 @pytest.fixture(scope="module")
 def tiny_faces():
     """A few hundred synthetic faces at 12x12: a trial takes well under a second."""
-    return studies.load_study_data("synthetic", image_side=12, synthetic_rows=300, verbose=False)
+    return prepare.load_study_data("synthetic", image_side=12, synthetic_rows=300, verbose=False)
 
 
 def test_study_names_are_predictable():
@@ -116,6 +116,20 @@ def test_run_study_records_settings_and_resumes_to_its_budget(tiny_faces, tmp_pa
     again = run_study(StudySpec(**{**spec.__dict__, "n_trials": 5}), tiny_faces, url, progress=False)
     assert len(again.trials) == 5
     assert len(optuna.get_all_study_names(open_storage(url))) == 1
+
+
+def test_the_runner_writes_the_same_setup_record_as_a_notebook(tiny_faces, tmp_path):
+    """One writer: a runner study's setup reads back through results like one a notebook recorded itself."""
+    from tutorial_utils import results
+
+    spec = StudySpec(sampler="tpe", seed=4, n_trials=1, pruner="median", pruner_kwargs={"n_warmup_steps": 1}, **TINY)
+    study = run_study(spec, tiny_faces, f"sqlite:///{tmp_path}/s.db", progress=False)
+    same = {"sampler": "tpe", "seed": 4, "pruner": "median", "pruner_settings": {"n_warmup_steps": 1}}
+    assert results.record_setup(study, **same)["pruner_kwargs"] == '{"n_warmup_steps": 1}'  # a resumed study
+    with pytest.raises(ValueError, match="seed: recorded 4, now 5"):
+        results.record_setup(study, **{**same, "seed": 5})
+    row = results.compare_studies([study]).iloc[0]
+    assert (row["sampler"], row["seed"], row["pruner"]) == ("tpe", 4, "median")
 
 
 def test_resuming_with_other_settings_is_refused(tiny_faces, tmp_path):

@@ -15,7 +15,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from .studies import PRUNERS, SAMPLERS, SYNTHETIC, StorageError, StudyConfigError
+from .prepare import SYNTHETIC
+from .studies import PRUNERS, SAMPLERS, StorageError, StudyConfigError
 
 EXIT_USAGE = 2  # argparse's own code for bad arguments
 EXIT_RUNTIME = 1
@@ -120,11 +121,11 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> Iterator[None]:
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import optuna
 
+    from .prepare import load_study_data
     from .setup import configure_torch_threads
     from .studies import (
         StudySpec,
         format_best_trial,
-        load_study_data,
         make_pruner,
         make_sampler,
         open_storage,

@@ -1,9 +1,10 @@
-"""Find, validate, parse and cache the face CSV (real or synthetic): one loader serves both.
+"""The face data, in one forward path: find the file, read it (from the cache or by parsing), validate, hand on.
 
 The real file is Kaggle's ``age_gender.csv``: ``age,ethnicity,gender,img_name,pixels`` where ``pixels`` is
-2304 space-separated integers (a 48x48 grayscale face). Splitting those strings row by row in Python was the
-slow part of the original pipeline; here the file's bytes are parsed in blocks with NumPy (see
-``face_csv``) and the parsed arrays are cached (see ``face_cache``).
+2304 space-separated integers (a 48x48 grayscale face). ``find_data_file`` finds it; ``face_cache`` returns
+the arrays of an unchanged file; otherwise ``face_csv.read_face_file`` parses and validates it (naming the
+file, row and column of anything wrong). Without a real file the synthetic stand-in is drawn as arrays
+(``synthetic.synthetic_arrays``), with no text on the way. ``prepare.prepare_faces`` takes it from there.
 """
 
 from __future__ import annotations
@@ -25,15 +26,11 @@ from .face_csv import (
     N_PIXELS,
     REQUIRED_COLUMNS,
     DataFormatError,
-    NeedsGeneralReader,
-    check_header,
-    label_problem,
-    open_text_bytes,
-    parse_pixel_texts,
-    read_standard_file,
-    where,
+    arrays_from_table,
+    parse_pixel_strings,
+    read_face_file,
+    read_face_table,
 )
-from .synthetic import make_synthetic_faces
 
 __all__ = [
     "CANDIDATE_NAMES",
@@ -54,6 +51,7 @@ __all__ = [
     "read_face_table",
     "repo_root",
     "searched_places",
+    "synthetic_faces",
 ]
 
 CANDIDATE_NAMES = ("age_gender.csv", "age_gender.csv.gz", "age-gender-and-ethnicity-face-data-csv.zip", "archive.zip")
@@ -85,7 +83,9 @@ class FaceData:
         )
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], source: str, from_cache: bool = False) -> FaceData:
+    def from_arrays(
+        cls, arrays: dict[str, np.ndarray], source: str, *, is_synthetic: bool = False, from_cache: bool = False
+    ) -> FaceData:
         return cls(
             images=arrays["images"],
             age=arrays["age"],
@@ -93,6 +93,7 @@ class FaceData:
             gender=arrays["gender"],
             img_name=arrays["img_name"],
             source=source,
+            is_synthetic=is_synthetic,
             from_cache=from_cache,
         )
 
@@ -229,8 +230,7 @@ def load_age_gender(
     """Load the face data: the real file when one is found, else the synthetic stand-in (and say so).
 
     The parsed arrays are cached keyed on the source's path, size and mtime; a changed source or a corrupt
-    cache is parsed again. The synthetic faces are cached too (drawing them takes seconds), keyed on the
-    generator module's file, so a changed generator draws them again.
+    cache is parsed again.
     """
     source = find_data_file(path)
     if source is None:
@@ -239,17 +239,15 @@ def load_age_gender(
                 f"No real face data found (looked in {searched_places()}): using {synthetic_rows} SYNTHETIC faces (seed {synthetic_seed}); "
                 f"numbers from them are not real results. {GET_DATA_HINT}"
             )
-        return _synthetic_faces(synthetic_rows, synthetic_seed, use_cache, cache_dir)
-
+        return synthetic_faces(synthetic_rows, synthetic_seed, use_cache=use_cache, cache_dir=cache_dir)
     cache_file = cache_path(source, cache_dir) if use_cache else None
+    cached = read_cache(cache_file, source) if cache_file is not None else None
+    if cached is not None:
+        return FaceData.from_arrays(cached, source=str(source), from_cache=True)
+    arrays = read_face_file(source)
     if cache_file is not None:
-        cached = read_cache(cache_file, source)
-        if cached is not None:
-            return FaceData.from_arrays(cached, source=str(source), from_cache=True)
-    faces = _parse_file(source)
-    if cache_file is not None:
-        write_cache(cache_file, source, faces.arrays())
-    return faces
+        write_cache(cache_file, source, arrays)
+    return FaceData.from_arrays(arrays, source=str(source))
 
 
 def synthetic_generator_file() -> Path:
@@ -257,90 +255,27 @@ def synthetic_generator_file() -> Path:
     return Path(synthetic.__file__)
 
 
-def _synthetic_faces(rows: int, seed: int, use_cache: bool, cache_dir: str | os.PathLike | None) -> FaceData:
+def synthetic_faces(
+    rows: int = DEFAULT_SYNTHETIC_ROWS,
+    seed: int = DEFAULT_SYNTHETIC_SEED,
+    *,
+    use_cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+) -> FaceData:
+    """The synthetic stand-in, drawn as arrays; cached (drawing 6000 faces takes about 2 s), keyed on the
+    generator module's file, so a changed generator draws them again."""
     label = f"synthetic(n={rows}, seed={seed})"
     generator = synthetic_generator_file()
     cache_file = cache_path(generator, cache_dir, tag=f"synthetic-{rows}-{seed}") if use_cache else None
     cached = read_cache(cache_file, generator) if cache_file is not None else None
     if cached is not None:
-        faces = FaceData.from_arrays(cached, source=label, from_cache=True)
-    else:
-        faces = faces_from_frame(make_synthetic_faces(rows, seed=seed), source=label)
-        if cache_file is not None:
-            write_cache(cache_file, generator, faces.arrays())
-    faces.is_synthetic = True
-    return faces
-
-
-def _parse_file(source: Path) -> FaceData:
-    """The fast byte-level reader; pandas for valid files in another layout (other column order, quotes)."""
-    if not source.exists():
-        raise FileNotFoundError(f"{source}: no such file. {GET_DATA_HINT}")
-    if source.stat().st_size == 0:
-        raise DataFormatError(f"{source}: the file is empty (0 bytes). Download it again. {GET_DATA_HINT}")
-    try:
-        return FaceData.from_arrays(read_standard_file(source, str(source)), source=str(source))
-    except NeedsGeneralReader:
-        return faces_from_frame(read_face_table(source), source=str(source))
-
-
-def read_face_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read the CSV (plain, .gz or Kaggle's .zip) with pandas, every column as text; checks the header.
-
-    The slower general route, for valid files the fast reader does not expect.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file. {GET_DATA_HINT}")
-    if path.stat().st_size == 0:
-        raise DataFormatError(f"{path}: the file is empty (0 bytes). Download it again. {GET_DATA_HINT}")
-    try:
-        with open_text_bytes(path) as f:
-            frame = pd.read_csv(f, dtype=str, keep_default_na=False, skip_blank_lines=False)
-    except pd.errors.EmptyDataError as exc:
-        raise DataFormatError(f"{path}: the file is empty (no header, no rows). Download it again. {GET_DATA_HINT}") from exc
-    except pd.errors.ParserError as exc:
-        raise DataFormatError(f"{path}: not a valid CSV ({exc}). Check the file was not cut short or edited.") from exc
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataFormatError(f"{path}: cannot be read ({exc}). Download it again. {GET_DATA_HINT}") from exc
-    check_header([str(c) for c in frame.columns], str(path))
-    if len(frame) == 0:
-        raise DataFormatError(f"{path}: the header is there but there are no data rows. {GET_DATA_HINT}")
-    return frame
+        return FaceData.from_arrays(cached, source=label, is_synthetic=True, from_cache=True)
+    arrays = synthetic.synthetic_arrays(rows, seed)
+    if cache_file is not None:
+        write_cache(cache_file, generator, arrays)
+    return FaceData.from_arrays(arrays, source=label, is_synthetic=True)
 
 
 def faces_from_frame(frame: pd.DataFrame, source: str) -> FaceData:
-    """Validate the labels and parse the pixel strings of a table (file or synthetic) into FaceData."""
-    labels = {name: _validated_label(frame, name, source) for name in LABEL_RANGES}
-    pixels = parse_pixel_strings(frame["pixels"], source=source)
-    names = frame["img_name"].astype(str).to_numpy() if "img_name" in frame.columns else np.arange(len(frame)).astype(str)
-    return FaceData(
-        images=pixels.reshape(-1, IMAGE_SIDE, IMAGE_SIDE),
-        age=labels["age"],
-        ethnicity=labels["ethnicity"],
-        gender=labels["gender"],
-        img_name=np.asarray(names).astype(str),
-        source=source,
-    )
-
-
-def _validated_label(frame: pd.DataFrame, name: str, source: str) -> np.ndarray:
-    column = frame[name]
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    lo, hi = LABEL_RANGES[name]
-    bad = np.isnan(values) | (values != np.round(values)) | (values < lo) | (values > hi)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        text = str(column.iloc[i])
-        problem = label_problem(name, text) or f"{text!r} is not a whole number {lo}-{hi}. Fix or delete that row."
-        raise DataFormatError(f"{where(source, i + 1, name)}: {problem}")
-    return values.astype(np.int64)
-
-
-def parse_pixel_strings(pixels: pd.Series | list[str], source: str = "<pixels>") -> np.ndarray:
-    """Parse n strings of 2304 space-separated 0-255 ints into an (n, 2304) uint8 array, vectorised.
-
-    Works in blocks of rows; a bad string is reported with its row (1-based), the column and the value.
-    """
-    texts = pixels.tolist() if isinstance(pixels, pd.Series) else list(pixels)
-    return parse_pixel_texts(texts, source=source)
+    """FaceData from a table in the CSV's schema (labels validated, pixel strings parsed)."""
+    return FaceData.from_arrays(arrays_from_table(frame, source), source=source)

@@ -7,7 +7,10 @@ reads and decompresses the next block (zlib and file reads release the GIL, so t
 
 The fast path only *detects* that a block is bad. A slower per-row check of that block then names the row,
 the column and what is wrong. Valid files that the fast path does not expect (other column order, quoted
-fields, leading zeros) go through pandas instead: slower, same result.
+fields, leading zeros, tabs between pixels) go through pandas instead: slower, same result.
+
+``read_face_file`` is the one entry point: a path in, validated arrays out (or a DataFormatError that names
+the file, row and column).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 IMAGE_SIDE = 48
 N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
@@ -558,3 +562,85 @@ def _estimate_rows(total: int | None, header_bytes: int, block: bytes) -> int:
         return 0
     per_row = len(block) / rows_in_block
     return int((total - header_bytes) / per_row * 1.12) + 16
+
+
+# ------------------------------------------------------------------------------------ the one entry point
+
+
+def read_face_file(path: Path, source: str | None = None) -> dict[str, np.ndarray]:
+    """Validated arrays (images uint8 (n, 48, 48), age, ethnicity, gender, img_name) from a face CSV.
+
+    The fast byte-level reader first; pandas for valid files in another layout (other column order, quotes,
+    tabs). ``source`` names the file in messages (default: the path).
+    """
+    source = source or str(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file. {GET_DATA_HINT}")
+    if path.stat().st_size == 0:
+        raise DataFormatError(f"{source}: the file is empty (0 bytes). Download it again. {GET_DATA_HINT}")
+    try:
+        return read_standard_file(path, source)
+    except NeedsGeneralReader:
+        return arrays_from_table(read_face_table(path), source)
+
+
+# ------------------------------------------------------------------------------------ the general route
+
+
+def read_face_table(path: str | Path) -> pd.DataFrame:
+    """Read the CSV (plain, .gz or Kaggle's .zip) with pandas, every column as text; checks the header.
+
+    The slower general route, for valid files the fast reader does not expect.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file. {GET_DATA_HINT}")
+    if path.stat().st_size == 0:
+        raise DataFormatError(f"{path}: the file is empty (0 bytes). Download it again. {GET_DATA_HINT}")
+    try:
+        with open_text_bytes(path) as f:
+            frame = pd.read_csv(f, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except pd.errors.EmptyDataError as exc:
+        raise DataFormatError(f"{path}: the file is empty (no header, no rows). Download it again. {GET_DATA_HINT}") from exc
+    except pd.errors.ParserError as exc:
+        raise DataFormatError(f"{path}: not a valid CSV ({exc}). Check the file was not cut short or edited.") from exc
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataFormatError(f"{path}: cannot be read ({exc}). Download it again. {GET_DATA_HINT}") from exc
+    check_header([str(c) for c in frame.columns], str(path))
+    if len(frame) == 0:
+        raise DataFormatError(f"{path}: the header is there but there are no data rows. {GET_DATA_HINT}")
+    return frame
+
+
+def arrays_from_table(frame: pd.DataFrame, source: str) -> dict[str, np.ndarray]:
+    """Validate the labels and parse the pixel strings of a table into the same arrays as the fast reader."""
+    labels = {name: _validated_label(frame, name, source) for name in LABEL_RANGES}
+    pixels = parse_pixel_strings(frame["pixels"], source=source)
+    names = frame["img_name"] if "img_name" in frame.columns else pd.Series(np.arange(len(frame)))
+    return {
+        "images": pixels.reshape(-1, IMAGE_SIDE, IMAGE_SIDE),
+        **labels,
+        "img_name": names.astype(str).to_numpy().astype(str),
+    }
+
+
+def _validated_label(frame: pd.DataFrame, name: str, source: str) -> np.ndarray:
+    column = frame[name]
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    lo, hi = LABEL_RANGES[name]
+    bad = np.isnan(values) | (values != np.round(values)) | (values < lo) | (values > hi)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        text = str(column.iloc[i])
+        problem = label_problem(name, text) or f"{text!r} is not a whole number {lo}-{hi}. {FIX_ROW}"
+        raise DataFormatError(f"{where(source, i + 1, name)}: {problem}")
+    return values.astype(np.int64)
+
+
+def parse_pixel_strings(pixels: pd.Series | Sequence[str], source: str = "<pixels>") -> np.ndarray:
+    """Parse n strings of 2304 whitespace-separated 0-255 ints into an (n, 2304) uint8 array, vectorised.
+
+    Works in blocks of rows; a bad string is reported with its row (1-based), the column and the value.
+    """
+    texts = pixels.tolist() if isinstance(pixels, pd.Series) else list(pixels)
+    return parse_pixel_texts(texts, source=source)

@@ -12,6 +12,7 @@ slices with no per-sample Python and no DataLoader.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -19,7 +20,15 @@ import torch
 import torch.nn.functional as F
 from sklearn.model_selection import train_test_split
 
-from .data import FaceData
+from .data import (
+    DEFAULT_SYNTHETIC_ROWS,
+    DEFAULT_SYNTHETIC_SEED,
+    GET_DATA_HINT,
+    FaceData,
+    find_data_file,
+    load_age_gender,
+    synthetic_faces,
+)
 
 AGE_BIN_EDGES = (10, 20, 40, 60)  # <10, <20, <40, <60, 60+
 AGE_BIN_LABELS = ("<10", "<20", "<40", "<60", "60+")
@@ -118,3 +127,33 @@ def prepare_faces(
     return FaceTensors(
         *tensors(idx_fit), *tensors(idx_valid), *tensors(idx_test), image_side, faces.source, faces.is_synthetic
     )
+
+
+SYNTHETIC = "synthetic"
+
+
+def load_study_data(
+    data: str | os.PathLike | None,
+    *,
+    image_side: int = 24,
+    device: str | torch.device = "cpu",
+    synthetic_rows: int | None = None,
+    verbose: bool = True,
+) -> FaceTensors:
+    """FaceTensors for a study: the file at ``data``, the synthetic faces for ``"synthetic"``, and for None
+    the real file under ``data/``. A long headless run never falls back to synthetic data silently: None
+    without a real file is an error that says what to pass.
+    """
+    if str(data) == SYNTHETIC:
+        rows = synthetic_rows or DEFAULT_SYNTHETIC_ROWS
+        faces = synthetic_faces(rows, DEFAULT_SYNTHETIC_SEED)
+        if verbose:
+            print(f"Data: {rows} SYNTHETIC faces (not real results).")
+    else:
+        path = find_data_file(data)
+        if path is None:
+            raise FileNotFoundError(f"no real face data under data/: pass a file path, or 'synthetic'. {GET_DATA_HINT}")
+        faces = load_age_gender(path, verbose=verbose)
+        if verbose:
+            print(f"Data: {len(faces)} faces from {path}")
+    return prepare_faces(faces, image_side=image_side, device=device)

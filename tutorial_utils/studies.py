@@ -24,6 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from .machine import machine_info, machine_label
 from .pruners import PRUNERS, PrunerConfigError, make_pruner  # noqa: F401 - PRUNERS re-exported for the CLI
+from .results import record_setup
 from .storage import StorageError, make_storage
 
 if TYPE_CHECKING:
@@ -157,50 +158,6 @@ def storage_for(name: str, location: str | os.PathLike | None) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------ data
-
-
-SYNTHETIC = "synthetic"
-
-
-def load_study_data(
-    data: str | os.PathLike | None,
-    *,
-    image_side: int = 24,
-    device: Any = "cpu",
-    synthetic_rows: int | None = None,
-    verbose: bool = True,
-):
-    """FaceTensors for a study: the file at ``data``, the synthetic faces for ``"synthetic"``, and for None
-    the real file under ``data/``. A long headless run never falls back to synthetic data silently: None
-    without a real file is an error that says what to pass.
-    """
-    from .data import (
-        DEFAULT_SYNTHETIC_ROWS,
-        DEFAULT_SYNTHETIC_SEED,
-        GET_DATA_HINT,
-        faces_from_frame,
-        find_data_file,
-        load_age_gender,
-    )
-    from .prepare import prepare_faces
-    from .synthetic import make_synthetic_faces
-
-    if str(data) == SYNTHETIC:
-        rows = synthetic_rows or DEFAULT_SYNTHETIC_ROWS
-        faces = faces_from_frame(
-            make_synthetic_faces(rows, seed=DEFAULT_SYNTHETIC_SEED), source=f"synthetic(n={rows}, seed={DEFAULT_SYNTHETIC_SEED})"
-        )
-        faces.is_synthetic = True
-        if verbose:
-            print(f"Data: {rows} SYNTHETIC faces (not real results).")
-    else:
-        path = find_data_file(data)
-        if path is None:
-            raise FileNotFoundError(f"no real face data under data/: pass a file path, or 'synthetic'. {GET_DATA_HINT}")
-        faces = load_age_gender(path, verbose=verbose)
-        if verbose:
-            print(f"Data: {len(faces)} faces from {path}")
-    return prepare_faces(faces, image_side=image_side, device=device)
 
 
 # ------------------------------------------------------------------------------------------ running
@@ -379,9 +336,18 @@ def record_trial_phase(trial: optuna.Trial, sampler: str) -> None:
 
 
 def record_study_settings(study: optuna.Study, spec: StudySpec, data: Any, device: Any) -> None:
-    """Write the study's one record: its identity settings, budget, data kind and the machine that runs it."""
+    """Write the study's one record: its identity settings, budget, data kind and the machine that runs it.
+
+    The setup part (sampler, seed, pruner and their settings) goes through ``results.record_setup``, the same
+    writer a notebook calls after its own ``create_study``, so both kinds of study export alike.
+    """
+    setup = record_setup(
+        study, sampler=spec.sampler.lower(), seed=spec.seed, pruner=spec.pruner.lower(),
+        sampler_settings=spec.sampler_kwargs, pruner_settings=spec.pruner_kwargs,
+    )
     for key, value in study_identity(spec, data).items():
-        study.set_user_attr(key, value)
+        if key not in setup:
+            study.set_user_attr(key, value)
     study.set_user_attr("n_trials_budget", spec.n_trials)
     study.set_user_attr("is_synthetic", bool(data.is_synthetic))
     study.set_user_attr("machine", machine_info(device))

@@ -91,24 +91,31 @@ def render_faces(age: np.ndarray, ethnicity: np.ndarray, gender: np.ndarray, rng
     return np.clip(image * 255, 0, 255).astype(np.uint8)
 
 
-def make_synthetic_faces(n: int = 6000, seed: int = 0) -> pd.DataFrame:
-    """``n`` synthetic faces in the real CSV's schema: ``age,ethnicity,gender,img_name,pixels``.
+def synthetic_arrays(n: int = 6000, seed: int = 0) -> dict[str, np.ndarray]:
+    """``n`` synthetic faces as the arrays the CSV reader returns (images uint8 (n, 48, 48), labels, names).
 
-    Deterministic for a given ``seed``.
+    Deterministic for a given ``seed``. No text on the way: the loader uses these directly.
     """
     if n <= 0:
         raise ValueError(f"n must be positive, got {n}")
     rng = np.random.default_rng(seed)
     labels = sample_labels(n, rng)
-    images = np.concatenate(
-        [
-            render_faces(*(labels[c].to_numpy()[i : i + _CHUNK] for c in ("age", "ethnicity", "gender")), rng)
-            for i in range(0, n, _CHUNK)
-        ]
-    )
-    labels["img_name"] = [f"synthetic_{seed}_{i:06d}.png" for i in range(n)]
-    labels["pixels"] = pixels_to_strings(images.reshape(n, -1))
-    return labels[["age", "ethnicity", "gender", "img_name", "pixels"]]
+    columns = [labels[c].to_numpy() for c in ("age", "ethnicity", "gender")]
+    images = np.concatenate([render_faces(*(c[i : i + _CHUNK] for c in columns), rng) for i in range(0, n, _CHUNK)])
+    return {
+        "images": images,
+        **{c: labels[c].to_numpy(dtype=np.int64) for c in ("age", "ethnicity", "gender")},
+        "img_name": np.array([f"synthetic_{seed}_{i:06d}.png" for i in range(n)]),
+    }
+
+
+def make_synthetic_faces(n: int = 6000, seed: int = 0) -> pd.DataFrame:
+    """The same faces in the real CSV's schema (``age,ethnicity,gender,img_name,pixels``), for writing a CSV
+    file: ``make_synthetic_faces(500).to_csv("data/my_faces.csv", index=False)``."""
+    arrays = synthetic_arrays(n, seed)
+    table = pd.DataFrame({c: arrays[c] for c in ("age", "ethnicity", "gender", "img_name")})
+    table["pixels"] = pixels_to_strings(arrays["images"].reshape(n, -1))
+    return table
 
 
 def pixels_to_strings(pixels: np.ndarray) -> list[str]:
