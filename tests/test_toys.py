@@ -122,24 +122,3 @@ def test_best_so_far_rejects_bad_input():
         toys.best_so_far([1.0], "min")
     with pytest.raises(ValueError, match="1-D"):
         toys.best_so_far(np.zeros((2, 2)))
-
-
-def test_study_values_and_elapsed_follow_trial_order_with_nan_for_pruned():
-    optuna = pytest.importorskip("optuna")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-    def objective(trial):
-        x = trial.suggest_float("x", -3, 3)
-        if trial.number == 2:
-            raise optuna.TrialPruned()
-        return x**2
-
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    study.optimize(objective, n_trials=5)
-    values = toys.study_values(study)
-    expected = [t.params["x"] ** 2 for t in study.trials]
-    assert math.isnan(values[2])
-    np.testing.assert_allclose(np.delete(values, 2), np.delete(expected, 2))
-    elapsed = toys.study_elapsed_seconds(study)
-    assert elapsed.shape == (5,) and np.all(elapsed >= 0) and np.all(np.diff(elapsed) >= 0)
-    assert toys.best_so_far(values)[-1] == pytest.approx(study.best_value)

@@ -18,6 +18,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
+from . import toys
 from .machine import machine_label
 
 SHOWDOWN_RECORDS = Path(__file__).resolve().parent.parent / "results" / "showdown"
@@ -165,14 +166,7 @@ def best_so_far(trials: pd.DataFrame) -> np.ndarray:
 
     Pruned trials count as trials paid for and keep the previous best; NaN until the first completed trial.
     """
-    values = trial_values(trials)
-    out = np.full(len(values), np.nan)
-    best = -np.inf
-    for i, v in enumerate(values):
-        if not np.isnan(v):
-            best = max(best, v)
-        out[i] = best if np.isfinite(best) else np.nan
-    return out
+    return toys.best_so_far(trial_values(trials), "maximize")
 
 
 def select_trial(trials: pd.DataFrame) -> pd.Series | None:

@@ -5,8 +5,8 @@ reproduces was run with it, so this module provides one with the same constructo
 import line is enough to run the original code.
 
 Design choices (and why):
-- No hidden state between trials. Each relative sample rebuilds a ``skopt.Optimizer`` from the study's
-  finished trials, so a study resumed from SQLite, or shared by several worker processes, sees exactly
+- No hidden state between trials. Each relative sample rebuilds a ``skopt.Optimizer`` from the trials
+  stored in the study, so a study resumed from SQLite, or shared by several worker processes, sees exactly
   the history it should.
 - Randomness is derived from ``(seed, trial.number)``, not from a generator advancing inside the sampler:
   a sequential study with a fixed seed is reproducible, a resumed study does not replay old draws, and
@@ -183,11 +183,11 @@ class SkoptSampler(BaseSampler):
         warn_independent_sampling: warn (once per parameter) when a parameter falls back to it.
         skopt_kwargs: keyword arguments for ``skopt.Optimizer`` (``base_estimator``, ``n_initial_points``
             or its old alias ``n_random_starts``, ``acq_func``, ``acq_func_kwargs``, ...).
-        n_startup_trials: finished trials sampled by ``independent_sampler`` before skopt takes over.
+        n_startup_trials: trials it learns from (see ``consider_pruned_trials``) sampled by ``independent_sampler`` before skopt takes over.
         consider_pruned_trials: let pruned trials count, with their last reported value.
         seed: makes a sequential study reproducible.
 
-    Cost: every trial after the start-up ones refits the surrogate on all finished trials. ExtraTrees stays
+    Cost: every trial after the start-up ones refits the surrogate on all the trials it learns from. ExtraTrees stays
     cheap as a study grows; a GP's fit grows roughly with the cube of the number of trials, which shows past
     a hundred or so (``benchmarks/bench_sampler_overhead.py`` measures both on the face-net space).
     """
@@ -259,7 +259,7 @@ class SkoptSampler(BaseSampler):
             self._independent_sampler.after_trial(study, trial, state, values)
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        """Parameters present, with the same distribution, in every finished trial (single values dropped)."""
+        """Parameters present, with the same distribution, in every trial the sampler learns from (single values dropped)."""
         _raise_if_multi_objective(study)
         space = intersection_search_space(
             study.get_trials(deepcopy=False), include_pruned=self._consider_pruned_trials
@@ -292,10 +292,10 @@ class SkoptSampler(BaseSampler):
     ) -> Any:
         _raise_if_multi_objective(study)
         if self._warn_independent_sampling and param_name not in self._warned_params:
-            if len(self._finished_trials(study)) >= max(self._n_startup_trials, 1):
+            if len(self._learning_trials(study)) >= max(self._n_startup_trials, 1):
                 self._warned_params.add(param_name)
                 warnings.warn(
-                    f"SkoptSampler: parameter '{param_name}' (trial {trial.number}) is not in every finished "
+                    f"SkoptSampler: parameter '{param_name}' (trial {trial.number}) is not in every learned-from "
                     "trial with the same distribution (e.g. it exists only for some values of another "
                     f"parameter), so {self._independent_name()} samples it. This warning is shown once per "
                     "parameter; pass warn_independent_sampling=False to silence it.",
@@ -317,7 +317,8 @@ class SkoptSampler(BaseSampler):
     def _independent_name(self) -> str:
         return type(self._independent_sampler).__name__ if self._independent_sampler else "RandomSampler"
 
-    def _finished_trials(self, study: Study) -> list[FrozenTrial]:
+    def _learning_trials(self, study: Study) -> list[FrozenTrial]:
+        """The trials skopt is told: COMPLETE ones, and PRUNED ones with ``consider_pruned_trials``."""
         states = (
             (TrialState.COMPLETE, TrialState.PRUNED)
             if self._consider_pruned_trials
@@ -328,10 +329,10 @@ class SkoptSampler(BaseSampler):
     def _observations(
         self, study: Study, search_space: dict[str, BaseDistribution]
     ) -> tuple[list[list[Any]], list[float]]:
-        """Points (in skopt's coordinates) and values to minimize, from every usable finished trial."""
+        """Points (in skopt's coordinates) and values to minimize, from every trial it learns from that has a value."""
         sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
         points, values = [], []
-        for trial in self._finished_trials(study):
+        for trial in self._learning_trials(study):
             value = _trial_value(trial)
             if value is None or any(trial.distributions.get(n) != d for n, d in search_space.items()):
                 continue

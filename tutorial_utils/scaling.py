@@ -38,28 +38,28 @@ WORKER_ATTR = "worker"  # the trial user attr in which notebook 10's worker.py w
 def throughput_while_all_ran(trials: Sequence[FrozenTrial], key: str = WORKER_ATTR) -> dict[str, float]:
     """Trials per minute while every worker of a study was running trials, and the window that was.
 
-    Each finished trial must name its worker in the user attr ``key``. The window runs from the moment the
-    last worker started its first trial to the moment the first worker finished its last one; the rate counts
-    the trials that finished inside it. With one worker that is simply its trials over its span. Returns
+    Each completed trial must name its worker in the user attr ``key``. The window runs from the moment the
+    last worker started its first trial to the moment the first worker completed its last one; the rate counts
+    the trials completed inside it. With one worker that is simply its trials over its span. Returns
     ``workers``, ``trials`` (complete ones), ``window_s``, ``in_window`` and ``trials_per_min`` (NaN when the
     workers never all ran at once: give them more trials each).
     """
-    finished = [t for t in trials if t.state == TrialState.COMPLETE]
-    unnamed = [t.number for t in finished if key not in t.user_attrs]
+    completed = [t for t in trials if t.state == TrialState.COMPLETE]
+    unnamed = [t.number for t in completed if key not in t.user_attrs]
     if unnamed:
         raise ValueError(f"trials {unnamed} do not name their worker in the user attr {key!r}")
-    if not finished:
+    if not completed:
         raise ValueError("no complete trial: nothing to measure")
     spans: dict[str, list[datetime]] = {}
-    for t in finished:
+    for t in completed:
         first, last = spans.setdefault(t.user_attrs[key], [t.datetime_start, t.datetime_complete])
         spans[t.user_attrs[key]] = [min(first, t.datetime_start), max(last, t.datetime_complete)]
     start = max(first for first, _ in spans.values())
     end = min(last for _, last in spans.values())
     window = (end - start).total_seconds()
-    inside = sum(start < t.datetime_complete <= end for t in finished)
+    inside = sum(start < t.datetime_complete <= end for t in completed)
     rate = 60 * inside / window if window > 0 and inside else math.nan
-    return {"workers": len(spans), "trials": len(finished), "window_s": round(window, 3), "in_window": inside,
+    return {"workers": len(spans), "trials": len(completed), "window_s": round(window, 3), "in_window": inside,
             "trials_per_min": rate}  # fmt: skip
 
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 SAMPLERS = ("random", "skopt", "skopt-pruned", "tpe", "gp")
 # Trials every study of a seed starts with, the same configurations in every arm (see startup_configs).
 PAIRED_STARTUP_TRIALS = 10
-# How many finished trials each sampler's model needs before it stops sampling at random, and which states
+# How many trials (in the states it learns from) each sampler's model needs before it stops sampling at random, and which states
 # it learns from (checked against the installed sources: Optuna 5.0's GPSampler.sample_relative counts
 # COMPLETE trials; TPESampler counts COMPLETE and PRUNED; our SkoptSampler tells skopt its COMPLETE trials,
 # or COMPLETE and PRUNED with consider_pruned_trials=True, and skopt's n_initial_points=10 counts them).
@@ -121,7 +121,7 @@ def startup_configs(seed: int, n: int = PAIRED_STARTUP_TRIALS) -> list[dict[str,
 def sampler_phase(sampler: str, trials: list[FrozenTrial]) -> tuple[str, int]:
     """``(phase, model_trials)`` of the next trial of a sequential study whose earlier trials are ``trials``.
 
-    ``model_trials`` counts the finished trials the sampler's model learns from; the phase is ``model`` once
+    ``model_trials`` counts the trials the sampler's model learns from; the phase is ``model`` once
     it has enough of them (:data:`MODEL_STARTUP`), else ``random start-up``; ``random`` for RandomSampler.
     """
     need, states = MODEL_STARTUP[sampler.lower()]
@@ -269,12 +269,12 @@ def run_study(
     if done >= spec.n_trials:
         if progress:
             ran_on = machine_label(study.user_attrs.get("machine", {}))
-            print(f"{spec.name}: LOADED from storage, {done} finished trials (budget {spec.n_trials}), run on {ran_on}.")
+            print(f"{spec.name}: LOADED from storage, {done} counted trials (budget {spec.n_trials}), run on {ran_on}.")
         return study
     record_study_settings(study, spec, data, device if device is not None else data.device)
     remaining = spec.n_trials - done
     if progress and done:
-        print(f"{spec.name}: RESUMING, {done} finished trials in storage, running {remaining} more.")
+        print(f"{spec.name}: RESUMING, {done} counted trials (completed or pruned) in storage, running {remaining} more.")
 
     def score_on_test(trial: optuna.Trial, model: Any) -> None:
         # Outside the objective, which never reads the test rows: recorded for the report, never selected on.
@@ -433,7 +433,7 @@ def format_best_trial(study: optuna.Study) -> str:
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     lines = [
         "Study statistics: ",
-        f"  Number of finished trials:  {len(pruned) + len(complete)}",
+        f"  Number of finished trials:  {sum(t.state.is_finished() for t in trials)}",  # Optuna's: any end state
         f"  Number of pruned trials:  {len(pruned)}",
         f"  Number of complete trials:  {len(complete)}",
     ]

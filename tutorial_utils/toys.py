@@ -177,39 +177,3 @@ def best_so_far(values: Sequence[float] | np.ndarray, direction: Direction = "mi
         return arr.copy()
     ufunc = np.fmin if direction == "minimize" else np.fmax
     return ufunc.accumulate(arr)
-
-
-def study_values(study) -> np.ndarray:
-    """An Optuna study's trial values in trial-number order; NaN for trials that did not complete.
-
-    Keeping pruned/failed trials as NaN keeps the x axis honest: trial k is the k-th trial paid for.
-    """
-    import optuna
-
-    return np.array(
-        [
-            t.value if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None else np.nan
-            for t in sorted(study.trials, key=lambda t: t.number)
-        ],
-        dtype=float,
-    )
-
-
-def study_elapsed_seconds(study) -> np.ndarray:
-    """Seconds from the study's first trial start to each trial's end, in trial-number order.
-
-    Plot best-so-far against this (``plot_best_so_far_bands(..., x=...)``) to compare searches by wall
-    time instead of trial count; trials still running are NaN.
-    """
-    trials = sorted(study.trials, key=lambda t: t.number)
-    starts = [t.datetime_start for t in trials if t.datetime_start is not None]
-    if not starts:
-        return np.full(len(trials), np.nan)
-    t0 = min(starts)
-    return np.array(
-        [
-            (t.datetime_complete - t0).total_seconds() if t.datetime_complete is not None else np.nan
-            for t in trials
-        ],
-        dtype=float,
-    )

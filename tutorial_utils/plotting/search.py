@@ -153,8 +153,8 @@ def plot_best_so_far_bands(
 
     ``curves`` maps a method name to its runs (one array of trial values per seed, as in
     ``summarize_best_so_far``; raw values, not yet accumulated). ``x`` is None (trial number), one shared
-    sequence, or a mapping from method name to its per-run x (e.g. ``study_elapsed_seconds`` per seed,
-    for best-so-far against wall time). ``show_runs`` adds each run as a thin line. Each value is drawn as a
+    sequence, or a mapping from method name to its per-run x (e.g. cumulative CPU seconds per seed,
+    for best-so-far against compute). ``show_runs`` adds each run as a thin line. Each value is drawn as a
     step that holds until the next x (the last one for one typical spacing). Returns the axes; the
     centre line of method ``m`` carries the label ``m``; ``summarize_best_so_far`` gives its numbers.
     """
