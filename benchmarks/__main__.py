@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
             if path.exists() and list(pd.read_csv(path, nrows=0).columns) == list(out.columns):
                 out.to_csv(path, mode="a", header=False, index=False)  # keep the history; the report shows the latest
                 print(f"appended to {path}")
+            elif path.exists():  # the columns changed: keep the history under the union of both sets of columns
+                pd.concat([pd.read_csv(path), out], ignore_index=True).to_csv(path, index=False)
+                print(f"appended to {path} (columns merged)")
             else:
                 out.to_csv(path, index=False)
                 print(f"wrote {path}")
