@@ -109,7 +109,7 @@ def test_worker_killed_mid_trial_fails_by_heartbeat_and_is_retried(pg_url, study
     assert retry.params == trials[killed_number].params, "a retry re-runs the same hyperparameters"
     assert RetryHeartbeatStaleTrialCallback.retry_history(retry) == [killed_number]
     complete = [t for t in trials.values() if t.state == TrialState.COMPLETE]
-    assert len(complete) == 3, "the study still reaches its planned number of finished trials"
+    assert len(complete) == 3, "the study still reaches its planned number of completed trials"
     assert sorted(trials) == list(range(len(trials))), "no gaps or duplicates in trial numbers"
 
 

@@ -58,7 +58,7 @@ def test_throughput_counts_only_while_every_worker_ran():
     trials = [_trial(i, "a", i, i + 1) for i in range(10)] + [_trial(10 + i, "b", 4 + i, 5 + i) for i in range(5)]
     trials.append(_trial(15, "b", 9, 9.5, state=TrialState.FAIL))  # failed trials don't count
     result = throughput_while_all_ran(trials)
-    # The window is 4 s .. 9 s: a finished trials ending at 5..9 s (5), b at 5..9 s (5): 10 trials in 5 s.
+    # The window is 4 s .. 9 s: a's completed trials ending at 5..9 s (5), b at 5..9 s (5): 10 trials in 5 s.
     assert result == {"workers": 2, "trials": 15, "window_s": 5.0, "in_window": 10, "trials_per_min": 120.0}
 
 
@@ -108,7 +108,7 @@ def test_wait_for_running_trial_stops_when_the_worker_exits_or_time_is_up(tmp_pa
 
 
 def assert_shared_study_is_whole(storage, study_name: str, reports, n_workers: int, n_trials: int) -> None:
-    """N workers x M trials: exactly N*M finished trials, numbers 0..N*M-1 once each, none lost."""
+    """N workers x M trials: exactly N*M completed trials, numbers 0..N*M-1 once each, none lost."""
     trials = optuna.load_study(study_name=study_name, storage=storage).get_trials(deepcopy=False)
     numbers = sorted(t.number for t in trials)
     assert numbers == list(range(n_workers * n_trials)), f"duplicate or missing trial numbers: {numbers}"

@@ -180,7 +180,7 @@ def test_a_finished_study_is_loaded_not_rerun_and_folders_are_read(tiny_faces, t
     run_study(spec, tiny_faces, url, progress=False)
     machine_before = optuna.load_study(study_name=spec.name, storage=url).user_attrs["machine"]
     again = run_study(spec, tiny_faces, url, progress=True)
-    assert "random-seed0: LOADED from storage, 2 finished trials (budget 2)" in capsys.readouterr().out
+    assert "random-seed0: LOADED from storage, 2 counted trials (budget 2)" in capsys.readouterr().out
     assert len(again.trials) == 2 and again.user_attrs["machine"] == machine_before
     assert [s.study_name for s in load_studies(tmp_path)] == ["random-seed0"]
 
