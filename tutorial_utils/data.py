@@ -97,15 +97,6 @@ class FaceData:
             from_cache=from_cache,
         )
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {
-            "images": self.images,
-            "age": self.age,
-            "ethnicity": self.ethnicity,
-            "gender": self.gender,
-            "img_name": np.asarray(self.img_name).astype(str),
-        }
-
 
 # ----------------------------------------------------------------------------------------------- finding
 

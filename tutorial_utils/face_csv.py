@@ -574,14 +574,19 @@ def read_face_file(path: Path, source: str | None = None) -> dict[str, np.ndarra
     tabs). ``source`` names the file in messages (default: the path).
     """
     source = source or str(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file. {GET_DATA_HINT}")
-    if path.stat().st_size == 0:
-        raise DataFormatError(f"{source}: the file is empty (0 bytes). Download it again. {GET_DATA_HINT}")
+    _check_not_empty(path, source)
     try:
         return read_standard_file(path, source)
     except NeedsGeneralReader:
         return arrays_from_table(read_face_table(path), source)
+
+
+def _check_not_empty(path: Path, source: str) -> None:
+    """A missing or 0-byte file, said plainly, before either reader tries to parse it."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file. {GET_DATA_HINT}")
+    if path.stat().st_size == 0:
+        raise DataFormatError(f"{source}: the file is empty (0 bytes). Download it again. {GET_DATA_HINT}")
 
 
 # ------------------------------------------------------------------------------------ the general route
@@ -593,10 +598,7 @@ def read_face_table(path: str | Path) -> pd.DataFrame:
     The slower general route, for valid files the fast reader does not expect.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file. {GET_DATA_HINT}")
-    if path.stat().st_size == 0:
-        raise DataFormatError(f"{path}: the file is empty (0 bytes). Download it again. {GET_DATA_HINT}")
+    _check_not_empty(path, str(path))
     try:
         with open_text_bytes(path) as f:
             frame = pd.read_csv(f, dtype=str, keep_default_na=False, skip_blank_lines=False)

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 SAMPLERS = ("random", "skopt", "skopt-pruned", "tpe", "gp")
 # Trials every study of a seed starts with, the same configurations in every arm (see startup_configs).
 PAIRED_STARTUP_TRIALS = 10
-# How many trials (in the states it learns from) each sampler's model needs before it stops sampling at random, and which states
-# it learns from (checked against the installed sources: Optuna 5.0's GPSampler.sample_relative counts
+# How many trials each sampler's model needs before it stops sampling at random, and which states it learns
+# from (checked against the installed sources: Optuna 5.0's GPSampler.sample_relative counts
 # COMPLETE trials; TPESampler counts COMPLETE and PRUNED; our SkoptSampler tells skopt its COMPLETE trials,
 # or COMPLETE and PRUNED with consider_pruned_trials=True, and skopt's n_initial_points=10 counts them).
 MODEL_STARTUP = {
@@ -155,9 +155,6 @@ def storage_for(name: str, location: str | os.PathLike | None) -> str | None:
     if "://" in text or text.startswith("journal:"):
         return text
     return f"sqlite:///{Path(text).expanduser().resolve() / f'{name}.db'}"
-
-
-# ------------------------------------------------------------------------------------------ data
 
 
 # ------------------------------------------------------------------------------------------ running
