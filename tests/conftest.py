@@ -64,8 +64,9 @@ def pytest_runtest_makereport(item, call):
 # ------------------------------------------------------------------------------------------ PostgreSQL
 
 
-def _load_server_tool():
-    spec = importlib.util.spec_from_file_location("pg_test_server", REPO / "tools" / "pg_test_server.py")
+def load_tool(name: str):
+    """tools/NAME.py as a module (the tools are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -78,7 +79,7 @@ def pg_server():
     if os.environ.get("TUTORIAL_UTILS_PG_URL"):
         yield os.environ["TUTORIAL_UTILS_PG_URL"], None
         return
-    tool = _load_server_tool()
+    tool = load_tool("pg_test_server")
     root = Path(tempfile.mkdtemp(prefix="hpo-course-pg-test-"))
     try:
         url = tool.start(root)

@@ -109,7 +109,7 @@ def test_colab_path_installs_what_colab_lacks_then_the_course_without_deps(monke
     constraints = fake.commands[1][fake.commands[1].index("-c") + 1]
     assert fake.commands == [
         ["git", "clone", "--depth", "1", colab.COURSE_REPO, colab.COURSE_DIR],
-        _pip("-c", constraints, *colab.COLAB_PINS),
+        _pip("-c", constraints, *colab.colab_pins()),
         _pip("--no-deps", colab.COURSE_DIR),
     ]
     assert fake.chdirs == [f"{colab.COURSE_DIR}/notebooks"]
@@ -134,7 +134,7 @@ def test_colab_keeps_its_own_packages_at_the_versions_it_has(monkeypatch):
         except importlib.metadata.PackageNotFoundError:
             pass
     assert fake.constraints == expected and any(c.startswith("torch==") for c in expected)
-    pinned = {canonicalize_name(Requirement(p).name) for p in colab.COLAB_PINS}
+    pinned = {canonicalize_name(Requirement(p).name) for p in colab.colab_pins()}
     assert pinned.isdisjoint(canonicalize_name(k) for k in colab.COLAB_KEEPS)
     assert "ipykernel" not in pinned and "jupyterlab" not in pinned and "tutorial-utils" not in pinned
     course_install = fake.commands[-1]

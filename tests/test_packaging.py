@@ -7,11 +7,11 @@ import os
 import shutil
 import signal
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
 import setuptools
-import tomllib
 
 import tutorial_utils.plotting as plotting
 from conftest import REPO

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import importlib.metadata
+import tomllib
 
 import pytest
-import tomllib
 
 from conftest import REPO
 from tutorial_utils import setup

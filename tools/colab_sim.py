@@ -240,7 +240,7 @@ def simulate(work: Path, notebooks: tuple[str, ...] = ("01", "06"), python: str 
     (kernel_dir / "kernel.json").write_text(json.dumps(kernel))
     lap("runtime (venv + Colab's packages linked)")
 
-    wanted = [Requirement(p).name for p in colab.COLAB_PINS]
+    wanted = [Requirement(p).name for p in colab.colab_pins()]
     house = work / "wheelhouse"
     house.mkdir()
     to_pack = {n: d for n, d in dependency_closure(wanted).items() if n not in colab_dists}

@@ -13,21 +13,23 @@ import re
 import sys
 from pathlib import Path
 
+from .lockfile import LOCK, pins_for
+
 COURSE_REPO = "https://github.com/hpo-course/hpo-course"
 COURSE_DIR = "/content/hpo-course"
-# What Colab lacks, pinned to the versions the course was tested with. Packages Colab already ships and the
-# course accepts at its pyproject floor (lightgbm, greenlet) are asked for at that floor, so Colab's copy is
-# kept. kagglehub is not listed: Colab ships it (tutorial_utils.download says how to install it elsewhere).
-COLAB_PINS = (
-    "optuna==5.0.0",
-    "optuna-integration==5.0.0",
-    "optuna-dashboard==0.21.0",
-    "scikit-optimize==0.10.2",
-    "madgrad==1.3",
-    "cmaes==0.13.1",
-    "lightgbm>=4.0",
-    "greenlet>=3.0",
-)
+# What Colab lacks, installed at the lock's exact versions (tutorial_utils.lockfile; the lines keep their markers,
+# so pip picks the right one on Colab's Python). Packages Colab already ships and the course accepts at its
+# pyproject floor (lightgbm, greenlet) are asked for at that floor, so Colab's copy is kept. kagglehub is not
+# listed: Colab ships it (tutorial_utils.download says how to install it elsewhere).
+COLAB_LOCKED = ("optuna", "optuna-integration", "optuna-dashboard", "scikit-optimize", "madgrad", "cmaes")
+COLAB_AT_FLOOR = ("lightgbm>=4.0", "greenlet>=3.0")
+
+
+def colab_pins(lock: Path = LOCK) -> list[str]:
+    """What the Colab setup cell installs: the lock's pins for what Colab lacks, then the floors of what it has."""
+    return [*pins_for(COLAB_LOCKED, lock), *COLAB_AT_FLOOR]
+
+
 # Colab's own builds, held at the versions found (a pip constraint) so that installing the pins can never
 # replace them: a new numpy under an imported one needs a kernel restart, and Colab's torch is its CUDA build.
 COLAB_KEEPS = ("torch", "numpy", "pandas", "scipy", "scikit-learn", "matplotlib", "plotly", "ipykernel", "ipywidgets")
@@ -54,7 +56,7 @@ def setup_cell_source() -> str:
     In Colab it installs only what Colab lacks, then the course itself without dependencies (not editable, so
     the running kernel imports it at once: no restart), and never replaces Colab's own packages.
     """
-    pins = ", ".join(f'"{p}"' for p in COLAB_PINS)
+    pins = ", ".join(json.dumps(p) for p in colab_pins())
     keeps = ", ".join(f'"{k}"' for k in COLAB_KEEPS)
     return f'''{SETUP_MARKER} Locally it checks versions and picks the device; in Colab it first installs the course.
 import importlib.metadata, importlib.util, os, subprocess, sys, tempfile

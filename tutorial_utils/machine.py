@@ -30,7 +30,7 @@ def machine_info(device: Any = "cpu", packages: Iterable[str] = VERSIONED) -> di
     import torch
 
     info: dict[str, Any] = {
-        "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
         "host": platform.node(),
         "platform": platform.platform(terse=True),
         "python": platform.python_version(),
