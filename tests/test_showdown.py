@@ -90,7 +90,7 @@ def test_a_killed_run_is_resumed_its_unfinished_trial_failed_and_its_configurati
     run_study(spec, tiny_faces, url, progress=False)
     study = optuna.load_study(study_name=spec.name, storage=url)
     bigger = StudySpec(**{**spec.__dict__, "n_trials": 4})
-    studies._enqueue_paired_startup(study, bigger)  # what a run with budget 4 queues first
+    studies.queue_paired_startup(study, bigger)  # what a run with budget 4 queues first
     orphan = study.ask()  # what a killed process leaves behind: paired start-up trial 2, RUNNING forever
     assert orphan.user_attrs["paired_startup"] == 2
     resumed = run_study(bigger, tiny_faces, url, progress=False)

@@ -47,7 +47,7 @@ def test_optuna_samplers_by_name_are_seeded(name, cls):
         study.optimize(lambda t: t.suggest_float("x", -5, 5) ** 2, n_trials=3)
         return [t.params["x"] for t in study.trials]
 
-    assert isinstance(make_sampler(name, seed=3), cls)
+    assert isinstance(make_sampler(name, seed=3).template, cls) and isinstance(make_sampler(name, seed=None), cls)
     assert first_point(make_sampler(name, seed=3)) == first_point(make_sampler(name, seed=3))
     assert first_point(make_sampler(name, seed=3)) != first_point(make_sampler(name, seed=4))
 

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import optuna
@@ -37,7 +38,14 @@ from optuna.trial import TrialState
 
 from .batched import BatchedTrainer
 from .models import suggest_params
-from .studies import StudySpec, counted_trials, prepare_study, record_study_settings, record_trial_phase
+from .studies import (
+    StudySpec,
+    counted_trials,
+    prepare_study,
+    queue_paired_startup,
+    record_study_settings,
+    record_trial_phase,
+)
 from .training import config_seed
 
 
@@ -59,9 +67,14 @@ class _StudyState:
     cpu_s: float = 0.0
 
 
-def _ask(state: _StudyState) -> tuple[optuna.Trial, dict, float]:
-    """Ask one trial of a study and suggest the whole space; record the sampler's phase and the ask time."""
+def _ask(state: _StudyState, per_study: int = 1) -> tuple[optuna.Trial, dict, float]:
+    """Ask one trial of a study and suggest the whole space; record the sampler's phase and the ask time.
+
+    The study's next paired start-up configurations are queued first, as many as it runs trials at once.
+    """
     start = time.perf_counter()
+    if state.spec.paired_startup and state.spec.worker == 0:
+        queue_paired_startup(state.study, state.spec, ahead=per_study)
     trial = state.study.ask()
     params = suggest_params(trial)
     seconds = time.perf_counter() - start
@@ -175,7 +188,7 @@ def _fill(trainer: BatchedTrainer, states: list[_StudyState], running: dict[int,
                 state.running += 1
         if not wanted:
             return
-        asked = list(pool.map(_ask, wanted))
+        asked = list(pool.map(partial(_ask, per_study=per_study), wanted))
         for state, (trial, params, _) in zip(wanted, asked, strict=True):
             k = free.pop(0)
             trainer.set_slot(k, params, config_seed(params, state.spec.seed))

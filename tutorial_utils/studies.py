@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import optuna
@@ -25,10 +25,11 @@ from optuna.trial import FrozenTrial, TrialState
 from .machine import machine_info, machine_label
 from .pruners import PRUNERS, PrunerConfigError, make_pruner  # noqa: F401 - PRUNERS re-exported for the CLI
 from .results import record_setup
+from .seeding import SAMPLER_STREAM, SCHEME, STARTUP_STREAM, PerDrawSampler, draw_index, stream_seed
 from .storage import StorageError, make_storage
 
-if TYPE_CHECKING:
-    pass
+# Settings a study stored before they were recorded: what it ran with then.
+LEGACY_IDENTITY = {"seeding": "shared-stream"}
 
 # The showdown's arms. "skopt" is the original's SkoptSampler; "skopt-pruned" the same learning from pruned
 # trials too (their last reported value); tpe and gp are Optuna 5's samplers with their defaults.
@@ -36,7 +37,7 @@ SAMPLERS = ("random", "skopt", "skopt-pruned", "tpe", "gp")
 # Trials every study of a seed starts with, the same configurations in every arm (see startup_configs).
 PAIRED_STARTUP_TRIALS = 10
 # How many trials each sampler's model needs before it stops sampling at random, and which states it learns
-# from (checked against the installed sources: Optuna 5.0's GPSampler.sample_relative counts
+# from (checked against the installed sources of Optuna 5.1: GPSampler.sample_relative counts
 # COMPLETE trials; TPESampler counts COMPLETE and PRUNED; our SkoptSampler tells skopt its COMPLETE trials,
 # or COMPLETE and PRUNED with consider_pruned_trials=True, and skopt's n_initial_points=10 counts them).
 MODEL_STARTUP = {
@@ -67,7 +68,9 @@ def make_sampler(name: str, seed: int | None = 0, **overrides: Any) -> BaseSampl
     """The sampler called ``name`` with the course's settings, ``overrides`` replacing single settings.
 
     skopt: the original study's SkoptSampler (``overrides`` update its ``skopt_kwargs``); skopt-pruned: the
-    same with ``consider_pruned_trials=True``; random, tpe, gp: Optuna's own samplers with their defaults.
+    same with ``consider_pruned_trials=True``; random, tpe, gp: Optuna's own samplers with their defaults,
+    seeded per draw (:class:`~tutorial_utils.seeding.PerDrawSampler`). A seed feeds the sampler's own stream
+    (``seeding.SAMPLER_STREAM``), never the one the paired start-up configurations come from.
     """
     key = name.lower()
     if key not in SAMPLERS:
@@ -81,15 +84,18 @@ def make_sampler(name: str, seed: int | None = 0, **overrides: Any) -> BaseSampl
             # The dynamic layers are always sampled independently; the warning says so once per param.
             return SkoptSampler(
                 skopt_kwargs={**ORIGINAL_SKOPT_KWARGS, **overrides},
-                seed=seed,
+                seed=None if seed is None else stream_seed(seed, SAMPLER_STREAM),
                 warn_independent_sampling=False,
                 consider_pruned_trials=key == "skopt-pruned",
             )
         if key == "gp":
             # The deeper layers exist only in some trials; GPSampler samples them at random and would warn each time.
-            return optuna.samplers.GPSampler(seed=seed, **{"warn_independent_sampling": False, **overrides})
-        cls = {"random": optuna.samplers.RandomSampler, "tpe": optuna.samplers.TPESampler}
-        return cls[key](seed=seed, **overrides)
+            overrides = {"warn_independent_sampling": False, **overrides}
+        cls = {"random": optuna.samplers.RandomSampler, "tpe": optuna.samplers.TPESampler, "gp": optuna.samplers.GPSampler}[key]
+        if seed is None:
+            return cls(**overrides)
+        # Seeded afresh per draw from the arm's own stream: never the start-up's, and the same after a resume.
+        return PerDrawSampler(lambda draw_seed: cls(seed=draw_seed, **overrides), seed)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, StudyConfigError):
             raise
@@ -103,13 +109,13 @@ def study_name(sampler: str, seed: int, prefix: str = "") -> str:
 
 
 def startup_configs(seed: int, n: int = PAIRED_STARTUP_TRIALS) -> list[dict[str, Any]]:
-    """The ``n`` random configurations that every arm of ``seed`` starts with (a seeded RandomSampler's draws
-    over the original space). Together with :func:`~tutorial_utils.training.config_seed`, arms of one seed
+    """The ``n`` random configurations that every arm of ``seed`` starts with (a RandomSampler's draws over
+    the original space, from the start-up's own stream of ``seed``: no arm's sampler draws from it). Together with :func:`~tutorial_utils.training.config_seed`, arms of one seed
     start from identical trials with identical scores, so their difference is what their samplers did next.
     """
     from .models import suggest_params
 
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=stream_seed(seed, STARTUP_STREAM)))
     configs = []
     for _ in range(n):
         trial = study.ask()
@@ -209,6 +215,7 @@ def study_identity(spec: StudySpec, data: Any) -> dict[str, Any]:
         "image_side": int(data.image_side),
         "paired_startup": spec.paired_startup,
         "trainer": spec.trainer,
+        "seeding": SCHEME,
         "split": json.dumps(data.sizes()),
         "data_source": Path(str(data.source)).name if not data.is_synthetic else str(data.source),
     }
@@ -240,7 +247,7 @@ def prepare_study(spec: StudySpec, data: Any, storage: str | optuna.storages.Bas
     if not spec.shared:
         _fail_stale_trials(study)
     if spec.paired_startup and spec.worker == 0:
-        _enqueue_paired_startup(study, spec)
+        queue_paired_startup(study, spec)
     return study
 
 
@@ -284,6 +291,8 @@ def run_study(
         spec.sampler,
     )
     callbacks: list[Callable] = [MaxTrialsCallback(spec.n_trials, states=COUNTED_STATES)]
+    if spec.paired_startup and spec.worker == 0:
+        callbacks.append(lambda study, trial: queue_paired_startup(study, spec))
     bar = _ProgressBar(spec.name, spec.n_trials, study) if progress else None
     if bar is not None:
         callbacks.append(bar)
@@ -300,22 +309,25 @@ def run_study(
     return study
 
 
-def _enqueue_paired_startup(study: optuna.Study, spec: StudySpec) -> None:
-    """Queue the seed's shared start-up configurations that the study has not run or queued yet (at most its
-    budget, so a tiny study holds no trials beyond it)."""
-    have = {
-        t.user_attrs["paired_startup"]
-        for t in study.get_trials(deepcopy=False)
-        if "paired_startup" in t.user_attrs and t.state != TrialState.FAIL
-    }
-    for j, params in enumerate(startup_configs(spec.seed, min(spec.paired_startup, spec.n_trials))):
-        if j not in have:
-            study.enqueue_trial(params, user_attrs={"paired_startup": j})
+def queue_paired_startup(study: optuna.Study, spec: StudySpec, ahead: int = 1) -> None:
+    """Queue the seed's next shared start-up configuration(s) the study has not counted yet, keeping at most
+    ``ahead`` of them waiting or running (at most its budget, so a tiny study holds no trials beyond it).
+
+    One at a time (the default, for a sequential study), so a start-up trial that failed or was killed is
+    retried before the next one starts: the trials keep the order, and the draws, of a run where none failed.
+    """
+    trials = study.get_trials(deepcopy=False)
+    paired = [t for t in trials if "paired_startup" in t.user_attrs]
+    pending = {t.user_attrs["paired_startup"] for t in paired if t.state in (TrialState.WAITING, TrialState.RUNNING)}
+    done = {t.user_attrs["paired_startup"] for t in paired if t.state in COUNTED_STATES}
+    configs = startup_configs(spec.seed, min(spec.paired_startup, spec.n_trials))
+    for j in [j for j in range(len(configs)) if j not in done | pending][: max(0, ahead - len(pending))]:
+        study.enqueue_trial(configs[j], user_attrs={"paired_startup": j})
 
 
 def _fail_stale_trials(study: optuna.Study) -> None:
     """A study run by one process at a time holds no RUNNING trial at its start unless a run was killed: mark
-    those FAIL (they were never finished); :func:`_enqueue_paired_startup` then queues a failed paired
+    those FAIL (they were never finished); :func:`queue_paired_startup` then queues a failed paired
     start-up configuration again, so none is lost."""
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study.tell(trial.number, state=TrialState.FAIL)  # a paired start-up one is queued again just after
@@ -330,6 +342,7 @@ def record_trial_phase(trial: optuna.Trial, sampler: str) -> None:
         phase, learned = sampler_phase(sampler, earlier)
     trial.set_user_attr("sampler_phase", phase)
     trial.set_user_attr("model_trials", learned)
+    trial.set_user_attr("draw_index", draw_index(trial.study, trial))
 
 
 def record_study_settings(study: optuna.Study, spec: StudySpec, data: Any, device: Any) -> None:
@@ -369,6 +382,7 @@ def _check_same_settings(study: optuna.Study, identity: Mapping[str, Any]) -> No
     stored = study.user_attrs
     if not stored or not study.get_trials(deepcopy=False):
         return
+    stored = {**LEGACY_IDENTITY, **stored}
     diffs = [f"{k}: stored {stored[k]!r}, now {v!r}" for k, v in identity.items() if k in stored and stored[k] != v]
     if diffs:
         raise StudyConfigError(
