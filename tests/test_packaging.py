@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -11,7 +12,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import setuptools
 
 import tutorial_utils.plotting as plotting
 from conftest import REPO
@@ -20,10 +20,10 @@ from tutorial_utils import data as data_mod
 # ----------------------------------------------------------------------------------------------- the wheel
 
 
-def test_package_discovery_finds_every_subpackage():
-    """`[tool.setuptools.packages.find]` must pick up every folder of tutorial_utils (plotting/ was once left out)."""
-    find = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
-    found = set(setuptools.find_packages(where=str(REPO), include=find["include"], exclude=find.get("exclude", ())))
+def test_package_list_names_every_subpackage():
+    """`[tool.setuptools] packages` must list every folder of tutorial_utils with code (plotting/ was once left
+    out), and the OptunaHub package mapped in from package/samplers/skopt/ by `package-dir`."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     source = REPO / "tutorial_utils"
     with_code = {
         ".".join(folder.relative_to(REPO).parts)
@@ -31,7 +31,24 @@ def test_package_discovery_finds_every_subpackage():
         if folder.is_dir() and "__pycache__" not in folder.parts and any(folder.glob("*.py"))
     }
     assert "tutorial_utils.plotting" in with_code
-    assert with_code == found, f"folders with code but not packages (add __init__.py): {sorted(with_code - found)}"
+    assert all((REPO / folder / "__init__.py").is_file() for folder in config["package-dir"].values())
+    assert set(config["packages"]) == with_code | set(config["package-dir"]), (
+        f"list these in pyproject.toml's [tool.setuptools] packages: {sorted(with_code - set(config['packages']))}"
+    )
+
+
+def test_wheel_metadata_license_urls_and_a_description_with_absolute_links():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert (REPO / "LICENSE").read_text().startswith("MIT License")
+    assert (REPO / "tutorial_utils" / "py.typed").is_file()
+    from tutorial_utils.colab import COURSE_REPO
+
+    assert project["urls"]["Source"] == COURSE_REPO and project["authors"]
+    description = (REPO / project["readme"]["file"]).read_text()
+    links = re.findall(r"\]\(([^)]+)\)", description)
+    assert links and all(link.startswith("https://") for link in links), links
+    assert all(link.startswith(COURSE_REPO) or "github.com" not in link for link in links), links
 
 
 @pytest.mark.slow

@@ -22,18 +22,29 @@ elapsed() { echo "$(( $(date +%s) - start )) s"; }
 
 echo "== build the wheel from a copy of the sources"
 mkdir -p "$work/src"
-(cd "$repo" && tar cf - --exclude=__pycache__ --exclude='*.pyc' pyproject.toml README.md tutorial_utils) | tar xf - -C "$work/src"
+(cd "$repo" && tar cf - --exclude=__pycache__ --exclude='*.pyc' pyproject.toml README.md PYPI_DESCRIPTION.md LICENSE tutorial_utils package/samplers/skopt) | tar xf - -C "$work/src"
 "$py" -m pip wheel --quiet --no-deps --no-index --no-build-isolation -w "$work/dist" "$work/src" >/dev/null
 wheel=$(ls "$work"/dist/tutorial_utils-*.whl)
 echo "$(basename "$wheel") ($(elapsed))"
 
 echo "== the wheel holds every module of the source tree, and nothing else"
-"$py" - "$wheel" "$repo/tutorial_utils" <<'EOF'
+"$py" - "$wheel" "$repo/tutorial_utils" "$repo/package/samplers/skopt" <<'EOF'
 import sys, zipfile
 from pathlib import Path
-wheel, source = sys.argv[1], Path(sys.argv[2])
+wheel, source, hub = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 names = zipfile.ZipFile(wheel).namelist()
 expected = {f"tutorial_utils/{p.relative_to(source).as_posix()}" for p in source.rglob("*.py") if "__pycache__" not in p.parts}
+# The OptunaHub package ships as tutorial_utils.optunahub_skopt (pyproject.toml's package-dir), its tests/ left out.
+expected |= {f"tutorial_utils/optunahub_skopt/{p.name}" for p in hub.glob("*.py")}
+assert not any("/tests/" in n for n in names), [n for n in names if "/tests/" in n]
+licenses = [n for n in names if ".dist-info/licenses/" in n]
+assert any(n.endswith("/LICENSE") for n in licenses), f"the wheel ships no LICENSE: {licenses}"
+assert "tutorial_utils/py.typed" in names, "the wheel lacks tutorial_utils/py.typed"
+metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+assert "License-Expression: MIT" in metadata and "License-File: LICENSE" in metadata, "license metadata"
+assert "Project-URL: Source, https://github.com/" in metadata, "no project URLs"
+description = metadata.split("\n\n", 1)[1]
+assert "](http" in description and "](imgs/" not in description, "the long description has relative links"
 missing = sorted(expected - set(names))
 assert not missing, f"the wheel lacks {missing}"
 stray = sorted(n for n in names if not n.startswith("tutorial_utils/") and ".dist-info/" not in n)
@@ -79,6 +90,25 @@ cwd = Path.cwd()
 assert data.repo_root() == cwd and plotting.IMGS_DIR == cwd / "imgs", (data.repo_root(), plotting.IMGS_DIR)
 assert data.data_dirs()[0] == cwd / "data"
 print(f"{len(modules)} modules imported from {venv}; course home {data.repo_root()}")
+EOF
+echo "== the committed showdown records, from outside the checkout"
+"$vpy" - <<'EOF'
+from tutorial_utils import records
+try:
+    records.load_records()
+except FileNotFoundError as exc:  # no results/ here: the error says where to point
+    assert "HPO_COURSE_HOME" in str(exc), exc
+else:
+    raise AssertionError("records found without a course home")
+EOF
+HPO_COURSE_HOME="$repo" "$vpy" - "$repo" <<'EOF'
+import sys
+from pathlib import Path
+from tutorial_utils import records
+assert records.SHOWDOWN_RECORDS == Path(sys.argv[1]) / "results" / "showdown", records.SHOWDOWN_RECORDS
+table = records.load_records()
+assert len(table) > 0 and table["study"].nunique() > 1
+print(f"{len(table)} trial records of {table['study'].nunique()} studies loaded through HPO_COURSE_HOME")
 EOF
 "$work/venv/bin/tutorial-utils" --help >/dev/null
 "$vpy" -m tutorial_utils --help >/dev/null

@@ -19,9 +19,12 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from . import toys
+from .data import COURSE_HOME_ENV, repo_root
 from .machine import machine_label
 
-SHOWDOWN_RECORDS = Path(__file__).resolve().parent.parent / "results" / "showdown"
+# The committed records, found as data/ is (data.repo_root: $HPO_COURSE_HOME, the checkout holding this
+# package, or for a wheel install the working directory or its parent).
+SHOWDOWN_RECORDS = repo_root() / "results" / "showdown"
 STUDY_COLUMNS = (
     "study", "sampler", "pruner", "seed", "n_trials_budget", "n_epochs", "batch_size", "image_side", "data_source",
     "split", "paired_startup", "study_cpu_time_s", "study_wall_time_s", "machine",
@@ -134,7 +137,13 @@ def load_records(folder: str | os.PathLike = SHOWDOWN_RECORDS) -> pd.DataFrame:
     """Every ``*.csv`` records file of ``folder`` as one table (one row per trial)."""
     files = sorted(Path(folder).glob("*.csv"))
     if not files:
-        raise FileNotFoundError(f"no records (*.csv) in {Path(folder).resolve()}")
+        hint = ""
+        if Path(folder) == SHOWDOWN_RECORDS:
+            hint = (
+                f"; the committed records live in results/showdown/ of a course checkout: run from the checkout "
+                f"(or its notebooks/), or set {COURSE_HOME_ENV} to the checkout's folder"
+            )
+        raise FileNotFoundError(f"no records (*.csv) in {Path(folder).resolve()}{hint}")
     return pd.concat([read_records(f) for f in files], ignore_index=True)
 
 

@@ -1,18 +1,13 @@
-"""SkoptSampler for OptunaHub: Optuna sampling with scikit-optimize (GP, ET, RF or GBRT surrogates)."""
+"""SkoptSampler: Optuna sampling with scikit-optimize (GP, ET, RF or GBRT surrogates)."""
 
-# GENERATED from tutorial_utils/samplers.py by tools/make_optunahub_package.py: do not edit here,
-# edit tutorial_utils/samplers.py and run `python tools/make_optunahub_package.py`.
-from .sampler import (
-    IndependentSamplingWarning,
-    QuantileGBRTRegressor,
-    SkoptSampler,
-    from_skopt_value,
-    to_skopt_dimension,
-    to_skopt_value,
-)
+from .sampler import from_skopt_value
+from .sampler import QuantileGBRTRegressor
+from .sampler import SkoptSampler
+from .sampler import to_skopt_dimension
+from .sampler import to_skopt_value
+
 
 __all__ = [
-    "IndependentSamplingWarning",
     "QuantileGBRTRegressor",
     "SkoptSampler",
     "from_skopt_value",
