@@ -1,4 +1,4 @@
-"""Paired tests, bootstrap interval, power and the luck baseline, against known answers."""
+"""Paired tests, t-interval, Holm, power and the luck baseline, against known answers."""
 
 from __future__ import annotations
 
@@ -55,3 +55,38 @@ def test_bad_input_is_a_clear_error():
         stats.compare_paired([1, 2, 3], [1, 2])
     with pytest.raises(ValueError, match="at least 2"):
         stats.compare_paired([1], [2])
+
+
+def test_twenty_pairs_get_an_exact_sign_flip_p_and_a_t_interval():
+    d = [1.0] * 19 + [-1.0]  # 19 of 20 seeds favour a, by the same amount
+    c = stats.compare_paired([70 + x for x in d], [70.0] * 20)
+    # Exact: sign patterns whose mean is at least as far from 0 as 18/20: 1 + 20 each side, of 2**20.
+    assert c.permutation_p == pytest.approx(2 * 21 / 2**20)
+    # t-interval of the mean difference: 0.9 +- t(0.975, 19) * sd / sqrt(20), sd = sqrt(20 * 0.19 / 19).
+    half = 2.093024 * (20 * 0.19 / 19) ** 0.5 / 20**0.5
+    assert (c.ci_low, c.ci_high) == pytest.approx((0.9 - half, 0.9 + half), abs=1e-5)
+
+
+def test_holm_adjusts_step_down_and_keeps_the_order():
+    # m = 4: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, then 0.04*1 = 0.04 is raised to 0.06 (monotone).
+    assert stats.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert stats.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # 0.5 * 2 caps at 1; 0.9 may not fall below it
+
+
+def test_the_power_statement_carries_the_uncertainty_of_the_sd():
+    low, high = stats.sd_interval(1.52, 10)
+    assert (low, high) == pytest.approx((1.0455, 2.7749), abs=1e-3)  # chi-square(9) quantiles 2.7004, 19.0228
+    gaps = stats.detectable_gap_range(1.52, 10)
+    assert gaps[0] < stats.detectable_gap(1.52, 10) < gaps[1]
+    assert gaps == pytest.approx((stats.detectable_gap(low, 10), stats.detectable_gap(high, 10)))
+
+
+def test_the_exact_sign_flip_p_is_scipys_with_every_pattern():
+    import numpy as np
+    from scipy import stats as sps
+
+    d = np.random.default_rng(3).normal(0.4, 1.0, 9)
+    scipy_p = sps.permutation_test((d, np.zeros(9)), lambda x, y, axis=-1: np.mean(x - y, axis=axis),
+                                   permutation_type="samples", vectorized=True, n_resamples=2**9).pvalue
+    assert stats.sign_flip_p(d) == pytest.approx(scipy_p)
+    assert stats.sign_flip_p([1.0, 1.0, 1.0]) == pytest.approx(0.25)
