@@ -103,10 +103,12 @@ def summarize(records_dir: Path, out: Path) -> str:
     import pandas as pd
 
     from tutorial_utils import stats
+    from tutorial_utils.budgets import at_reference_epochs
     from tutorial_utils.records import load_records
     from tutorial_utils.records import summarize as per_study
 
-    table = per_study(load_records(records_dir))
+    records = load_records(records_dir)
+    table = per_study(records)
     done = table[table["reached_budget"] & (table["pruner"] == "median")]
     rows = []
     for arm in [a for a in ARMS if a in set(done["sampler"])]:
@@ -130,14 +132,26 @@ def summarize(records_dir: Path, out: Path) -> str:
         f"({len(done)} finished with the MedianPruner). Accuracies in percent; machines: "
         f"{', '.join(sorted(set(table['machine'])))}.", "",
         _markdown(pd.DataFrame(rows)) if rows else "No finished study yet.", "",
-        "Paired by seed against Random, on the selected trial's test accuracy:", "",
     ]
-    wide = done.pivot_table(index="seed", columns="sampler", values="selected_test")
-    for arm in [a for a in ARMS if a != "random" and a in wide.columns and "random" in wide.columns]:
-        pair = wide[[arm, "random"]].dropna()
-        if len(pair) >= 2:
-            comparison = stats.compare_paired(pair[arm], pair["random"], (arm, "random"))
-            lines.append("- " + stats.verdict(comparison, claimed_gap=ORIGINAL_GAP if arm == "skopt" else None))
+    budgets_wide = {
+        "100 trials (the original's budget)": done.pivot_table(index="seed", columns="sampler", values="selected_test"),
+        "equal epochs (each study cut at the epochs its seed's Random study trained)": at_reference_epochs(
+            records).pivot_table(index="seed", columns="sampler", values="selected_test"),
+    }
+    lines += [
+        "Each arm against Random, paired by seed, on the selected trial's test accuracy, at two budgets stated "
+        "before any result: exact sign-flip p, Holm-adjusted over the four comparisons of each budget "
+        f"(family-wise alpha {stats.ALPHA}); 95 % t-intervals.", "",
+    ]
+    for label, wide in budgets_wide.items():
+        arms = [a for a in ARMS if a != "random" and a in wide.columns and "random" in wide.columns]
+        comparisons = [stats.compare_paired(wide[a].dropna(), wide["random"][wide[a].notna()], (a, "random"))
+                       for a in arms if wide[[a, "random"]].dropna().shape[0] >= 2]
+        adjusted = stats.holm([c.permutation_p for c in comparisons])
+        lines.append(f"At {label}:")
+        for c, p_holm in zip(comparisons, adjusted, strict=True):
+            lines.append("- " + stats.verdict(c, ORIGINAL_GAP if c.a == "skopt" else None, adjusted_p=p_holm))
+        lines.append("")
     text = "\n".join(lines) + "\n"
     out.write_text(text)
     return text

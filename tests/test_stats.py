@@ -90,3 +90,10 @@ def test_the_exact_sign_flip_p_is_scipys_with_every_pattern():
                                    permutation_type="samples", vectorized=True, n_resamples=2**9).pvalue
     assert stats.sign_flip_p(d) == pytest.approx(scipy_p)
     assert stats.sign_flip_p([1.0, 1.0, 1.0]) == pytest.approx(0.25)
+
+
+def test_the_verdict_follows_the_adjusted_p_when_given():
+    c = stats.compare_paired([70 + 0.1 * k for k in range(6)], [68 + 0.15 * k for k in range(6)], ("tpe", "random"))
+    assert c.permutation_p < stats.ALPHA and "tpe is better" in stats.verdict(c)
+    text = stats.verdict(c, adjusted_p=0.11)
+    assert "Holm-adjusted p = 0.11" in text and "no difference shown at this budget (Holm-adjusted p >= 0.05)" in text

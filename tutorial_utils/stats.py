@@ -184,21 +184,27 @@ def expected_best_of(values: Sequence[float], k: int) -> float:
     return float(np.sum(weights * x))
 
 
-def verdict(c: PairedComparison, claimed_gap: float | None = None) -> str:
-    """One paragraph that states what the data say, whichever way that is."""
+def verdict(c: PairedComparison, claimed_gap: float | None = None, adjusted_p: float | None = None) -> str:
+    """One paragraph that states what the data say, whichever way that is.
+
+    ``adjusted_p`` (e.g. Holm's, from :func:`holm` over the family of comparisons) decides the verdict when given.
+    """
     lines = [
         f"{c.a} - {c.b}: mean {c.mean_diff:+.2f} points over {c.n_pairs} paired seeds "
         f"(95 % t-interval {c.ci_low:+.2f} to {c.ci_high:+.2f}); {c.a} better on {c.a_wins}, {c.b} on {c.b_wins}. "
         f"Sign-flip permutation p = {c.permutation_p:.3g} (smallest possible {c.p_floor:.2g}), "
         f"Wilcoxon p = {c.wilcoxon_p:.3g}."
     ]
-    if c.significant:
+    p, which = (c.permutation_p, "p") if adjusted_p is None else (adjusted_p, "Holm-adjusted p")
+    if adjusted_p is not None:
+        lines.append(f"Holm-adjusted p = {adjusted_p:.3g}.")
+    if p < ALPHA:
         better = c.a if c.mean_diff > 0 else c.b
-        lines.append(f"Verdict: {better} is better at this budget (p < {ALPHA}).")
+        lines.append(f"Verdict: {better} is better at this budget ({which} < {ALPHA}).")
     elif c.p_floor >= ALPHA:
         lines.append(f"Verdict: undecided: with {c.n_pairs} seeds no test can reach p < {ALPHA}.")
     else:
-        lines.append(f"Verdict: no difference shown at this budget (p >= {ALPHA}).")
+        lines.append(f"Verdict: no difference shown at this budget ({which} >= {ALPHA}).")
     if claimed_gap is not None and c.n_pairs >= 2 and c.sd_diff > 0:
         inside = c.ci_low <= claimed_gap <= c.ci_high
         low, high = detectable_gap_range(c.sd_diff, c.n_pairs)
