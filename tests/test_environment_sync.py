@@ -198,9 +198,9 @@ def test_dev_extra_brings_what_the_notebooks_need():
 
 
 def test_optunahub_package_requirements_match_the_floors():
-    path = REPO / "package" / "samplers" / "skopt" / "requirements.txt"
+    path = REPO / "package" / "samplers" / "skopt_sampler" / "requirements.txt"
     if not path.exists():
-        pytest.skip(f"{path} not found")
+        pytest.fail(f"{path} not found")
     listed = _floors([line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")])
     core = _learner_floors()
     assert {name: floor for name, floor in listed.items() if core.get(name) != floor} == {}

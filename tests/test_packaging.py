@@ -22,7 +22,7 @@ from tutorial_utils import data as data_mod
 
 def test_package_list_names_every_subpackage():
     """`[tool.setuptools] packages` must list every folder of tutorial_utils with code (plotting/ was once left
-    out), and the OptunaHub package mapped in from package/samplers/skopt/ by `package-dir`."""
+    out), and the OptunaHub package mapped in from package/samplers/skopt_sampler/ by `package-dir`."""
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     source = REPO / "tutorial_utils"
     with_code = {

@@ -22,13 +22,13 @@ elapsed() { echo "$(( $(date +%s) - start )) s"; }
 
 echo "== build the wheel from a copy of the sources"
 mkdir -p "$work/src"
-(cd "$repo" && tar cf - --exclude=__pycache__ --exclude='*.pyc' pyproject.toml README.md PYPI_DESCRIPTION.md LICENSE tutorial_utils package/samplers/skopt) | tar xf - -C "$work/src"
+(cd "$repo" && tar cf - --exclude=__pycache__ --exclude='*.pyc' pyproject.toml README.md PYPI_DESCRIPTION.md LICENSE tutorial_utils package/samplers/skopt_sampler) | tar xf - -C "$work/src"
 "$py" -m pip wheel --quiet --no-deps --no-index --no-build-isolation -w "$work/dist" "$work/src" >/dev/null
 wheel=$(ls "$work"/dist/tutorial_utils-*.whl)
 echo "$(basename "$wheel") ($(elapsed))"
 
 echo "== the wheel holds every module of the source tree, and nothing else"
-"$py" - "$wheel" "$repo/tutorial_utils" "$repo/package/samplers/skopt" <<'EOF'
+"$py" - "$wheel" "$repo/tutorial_utils" "$repo/package/samplers/skopt_sampler" <<'EOF'
 import sys, zipfile
 from pathlib import Path
 wheel, source, hub = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
