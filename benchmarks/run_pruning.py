@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-trials", type=int, default=40)
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--slots", type=int, default=16)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
     args = parser.parse_args(argv)
 
     import optuna
@@ -57,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         specs = [StudySpec(sampler="random", seed=s, n_trials=args.n_trials, n_epochs=args.epochs, pruner=name,
                            pruner_kwargs=settings, name_prefix=prefix(label)) for s in args.seeds]
         storages = {s.name: f"sqlite:///{Path(args.runs).resolve() / s.name}.db" for s in specs}
-        for study in run_lockstep(specs, data, storages, slots=args.slots, progress=False).values():
+        print(f"{label}: {len(specs)} studies x {args.n_trials} trials", flush=True)
+        # Minutes per rule: the lockstep runner's progress bar (trials finished of all studies) shows it moving.
+        results = run_lockstep(specs, data, storages, slots=args.slots, progress=not args.no_progress)
+        for study in results.values():
             print(f"{label}: wrote {write_records(study, args.out)}", flush=True)
     return 0
 
