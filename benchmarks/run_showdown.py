@@ -109,6 +109,8 @@ def summarize(records_dir: Path, out: Path) -> str:
 
     records = load_records(records_dir)
     table = per_study(records)
+    spent = records[records["state"].isin(["COMPLETE", "PRUNED"])]
+    table["distinct"] = table["study"].map(spent.groupby("study")["params"].nunique())  # repeats are shown
     done = table[table["reached_budget"] & (table["pruner"] == "median")]
     rows = []
     for arm in [a for a in ARMS if a in set(done["sampler"])]:
@@ -123,6 +125,7 @@ def summarize(records_dir: Path, out: Path) -> str:
             "arm": arm, "seeds": len(g), "selected trial's test acc. (mean ± sd / median [IQR])": spread("selected_test"),
             "best validation acc.": spread("best_valid"),
             "completed / pruned": f"{g.completed.mean():.1f} / {g.pruned.mean():.1f}",
+            "distinct configurations": f"{g.distinct.mean():.1f} (min {g.distinct.min()})",
             "CPU min": f"{g.cpu_time_s.mean() / 60:.1f}", "wall min": f"{g.wall_time_s.mean() / 60:.1f}",
         })
     lines = [
@@ -133,10 +136,20 @@ def summarize(records_dir: Path, out: Path) -> str:
         f"{', '.join(sorted(set(table['machine'])))}.", "",
         _markdown(pd.DataFrame(rows)) if rows else "No finished study yet.", "",
     ]
+    finished = records[records["study"].isin(done["study"])]
+    equal = at_reference_epochs(finished)
+    if len(equal):
+        lines += ["At equal epochs: each study cut at the epochs its seed's Random study trained.", "", _markdown(
+            pd.DataFrame([{
+                "arm": arm, "seeds": len(g),
+                "selected trial's test acc. (mean ± sd)": f"{g.selected_test.mean():.2f} ± {g.selected_test.std():.2f}",
+                "best validation acc.": f"{g.best_valid.mean():.2f} ± {g.best_valid.std():.2f}",
+                "trials within the budget": f"{g.n_trials.mean():.1f}", "epochs (budget)": f"{g.epoch_budget.mean():.0f}",
+            } for arm in ARMS if len(g := equal[equal["sampler"] == arm])])), ""]
     budgets_wide = {
         "100 trials (the original's budget)": done.pivot_table(index="seed", columns="sampler", values="selected_test"),
-        "equal epochs (each study cut at the epochs its seed's Random study trained)": at_reference_epochs(
-            records).pivot_table(index="seed", columns="sampler", values="selected_test"),
+        "equal epochs (each study cut at the epochs its seed's Random study trained)": equal.pivot_table(
+            index="seed", columns="sampler", values="selected_test"),
     }
     lines += [
         "Each arm against Random, paired by seed, on the selected trial's test accuracy, at two budgets stated "
