@@ -10,6 +10,7 @@ import numpy as np
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.testing.pytest_samplers import BasicSamplerTestCase, RelativeSamplerTestCase, SingleOnlySamplerTestCase
 from optuna.trial import TrialState, create_trial
 from skopt.learning import ExtraTreesRegressor, GaussianProcessRegressor
 from skopt.learning.gaussian_process.kernels import ConstantKernel, Matern
@@ -457,3 +458,17 @@ def test_sampler_quality_script_reports_each_samplers_mean_and_sd_over_seeds(tmp
     random_best = runs[runs.sampler == "Random"].best
     line = next(ln for ln in out.splitlines() if ln.strip().startswith("Random"))
     assert f"mean {random_best.mean():9.4f} ± {random_best.std():8.4f}" in line
+
+
+# ---------------------------------------------------------------------------------------------- #
+# Optuna's own test cases for third-party samplers, against the course's import of the sampler (the
+# package's tests/ run them against optunahub's copy, in more configurations).
+# ---------------------------------------------------------------------------------------------- #
+
+@pytest.mark.slow
+class TestOptunasSamplerCases(BasicSamplerTestCase, RelativeSamplerTestCase, SingleOnlySamplerTestCase):
+    @pytest.fixture
+    def sampler(self):
+        # The showdown's settings with two start-up points, so the cases reach the surrogate.
+        kwargs = {**ORIGINAL_KWARGS, "n_random_starts": 2, "acq_optimizer_kwargs": {"n_points": 300}}
+        return lambda: SkoptSampler(skopt_kwargs=kwargs, seed=0)
