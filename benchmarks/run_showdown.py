@@ -60,10 +60,26 @@ def export(runs: Path, out: Path, names: list[str] | None = None) -> list[Path]:
     return written
 
 
+def recorded(out: Path, name: str) -> bool:
+    """Whether ``out`` already holds a finished study's record: a new session (whose SQLite files are gone)
+    then skips it instead of running it again from scratch."""
+    path = out / f"{name}.csv"
+    if not path.exists():
+        return False
+    import pandas as pd
+
+    record = pd.read_csv(path, usecols=["state", "n_trials_budget"])
+    return int(record["state"].isin(["COMPLETE", "PRUNED"]).sum()) >= int(record["n_trials_budget"].iloc[0])
+
+
 def run_all(args: argparse.Namespace) -> None:
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)
     queue = [(arm, seed, pruner) for pruner in args.pruners for seed in args.seeds for arm in args.arms]
+    done = [q for q in queue if recorded(Path(args.out), study_name(*q))]
+    if done:
+        print(f"{len(done)} of {len(queue)} studies already recorded in {args.out}: skipped", flush=True)
+    queue = [q for q in queue if q not in done]
     running: list[tuple[str, subprocess.Popen, float]] = []
     env = {**os.environ, "TUTORIAL_UTILS_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     while queue or running:

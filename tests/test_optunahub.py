@@ -155,7 +155,7 @@ def test_package_tests_pass_in_a_registry_checkout_without_the_course(tmp_path):
     )
     result = subprocess.run(
         [sys.executable, "-c", run], cwd=registry, capture_output=True, text=True, timeout=840,
-        env={"PATH": str(BIN), "HOME": str(tmp_path), "PYTHONNOUSERSITE": "1"},
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONNOUSERSITE": "1"},
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert " passed" in result.stdout
