@@ -22,6 +22,26 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 REAL_DATA = REPO.parent / "shared" / "data" / "age_gender.csv.gz"
 
 
+# Under pytest-xdist (`make test` runs -n auto --dist loadgroup) every test file is one unit of work, so its
+# module-scoped fixtures (a Colab venv, the GPU check's dry run) are built once; the notebook runs and the site
+# test share one unit, because the site renders the copies the notebook runs left instead of running them again.
+# The longest units go first, so that no worker starts one when the others are nearly done.
+SHARED_UNITS = {"test_notebooks.py": "executed-notebooks", "test_site.py": "executed-notebooks"}
+LONGEST_FIRST = ["executed-notebooks", "test_optunahub.py", "test_gpu_check.py", "test_benchmarks.py",
+                 "test_colab_sim.py", "test_samplers.py", "test_cli.py"]
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(SHARED_UNITS.get(item.path.name, item.path.name)))
+
+    def rank(item):
+        unit = SHARED_UNITS.get(item.path.name, item.path.name)
+        return LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: within a unit (notebooks before the site) the collection order stays
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Keep the parsed-data cache out of the user's home during tests (one cache per session)."""
