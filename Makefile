@@ -9,8 +9,8 @@ LOCK := requirements-lock.txt
 TORCH ?=
 # (An extra index: PyTorch's 2.13.0+cpu outranks PyPI's 2.13.0, and torch's own needs still come from PyPI.)
 TORCH_INDEX := $(if $(TORCH),--extra-index-url https://download.pytorch.org/whl/$(TORCH),)
-# Every core (a 2-core machine halves the suite's time); the notebook runs and the site that renders them share one.
-PYTEST_ARGS ?= -n auto --dist loadgroup
+# Every core; tests/conftest.py schedules one test file per worker at a time (the notebook runs with the site).
+PYTEST_ARGS ?= -n auto
 # Jupyter refuses to start as root (containers, Colab-like VMs) unless told to; a normal user never needs it.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))

@@ -22,22 +22,37 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 REAL_DATA = REPO.parent / "shared" / "data" / "age_gender.csv.gz"
 
 
-# Under pytest-xdist (`make test` runs -n auto --dist loadgroup) every test file is one unit of work, so its
-# module-scoped fixtures (a Colab venv, the GPU check's dry run) are built once; the notebook runs and the site
-# test share one unit, because the site renders the copies the notebook runs left instead of running them again.
-# The longest units go first, so that no worker starts one when the others are nearly done.
+# Under pytest-xdist (`make test` runs -n auto) every test file is one unit of work, so its module-scoped fixtures
+# (a Colab venv, the GPU check's dry run) are built once; the notebook runs and the site test share one unit,
+# because the site renders the copies the notebook runs left instead of running them again. (xdist's own
+# --dist loadgroup would do the second part, but its group marks are lost under pytest 9: it rewrites a node
+# id pytest no longer reads.) The longest units go first, so that no worker starts one when the others are
+# nearly done.
 SHARED_UNITS = {"test_notebooks.py": "executed-notebooks", "test_site.py": "executed-notebooks"}
 LONGEST_FIRST = ["executed-notebooks", "test_optunahub.py", "test_gpu_check.py", "test_benchmarks.py",
                  "test_colab_sim.py", "test_samplers.py", "test_cli.py"]
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(SHARED_UNITS.get(item.path.name, item.path.name)))
+def _unit(path: Path) -> str:
+    return SHARED_UNITS.get(path.name, str(path))
 
+
+def pytest_xdist_make_scheduler(config, log):
+    """Schedule whole units (a file, or the notebooks with the site) on one worker each."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(Path(nodeid.split("::", 1)[0]))
+
+    return ByUnit(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
     def rank(item):
-        unit = SHARED_UNITS.get(item.path.name, item.path.name)
-        return LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
+        unit = _unit(item.path)
+        name = unit if unit in SHARED_UNITS.values() else item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: within a unit (notebooks before the site) the collection order stays
 
