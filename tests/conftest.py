@@ -45,6 +45,7 @@ def pytest_xdist_make_scheduler(config, log):
         def _split_scope(self, nodeid: str) -> str:
             return _unit(Path(nodeid.split("::", 1)[0]))
 
+    config.option.loadscopereorder = False  # keep LONGEST_FIRST: xdist would order the units by their test count
     return ByUnit(config, log)
 
 
