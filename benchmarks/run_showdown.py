@@ -66,10 +66,10 @@ def recorded(out: Path, name: str) -> bool:
     path = out / f"{name}.csv"
     if not path.exists():
         return False
-    import pandas as pd
+    sys.path.insert(0, str(REPO))
+    from tutorial_utils.records import reached_budget, read_records
 
-    record = pd.read_csv(path, usecols=["state", "n_trials_budget"])
-    return int(record["state"].isin(["COMPLETE", "PRUNED"]).sum()) >= int(record["n_trials_budget"].iloc[0])
+    return reached_budget(read_records(path))
 
 
 def run_all(args: argparse.Namespace) -> None:

@@ -186,6 +186,11 @@ def select_trial(trials: pd.DataFrame) -> pd.Series | None:
     return complete.loc[complete["value"].idxmax()]
 
 
+def reached_budget(trials: pd.DataFrame) -> bool:
+    """Whether one study's trials count (completed or pruned) as many as its budget: a finished study."""
+    return len(counted(trials)) >= int(trials["n_trials_budget"].iloc[0])
+
+
 def summarize(records: pd.DataFrame) -> pd.DataFrame:
     """One row per study: the selected trial's validation and test accuracy, what selecting on test would
     have reported instead (the original's protocol), trial counts, and times."""
@@ -201,7 +206,7 @@ def summarize(records: pd.DataFrame) -> pd.DataFrame:
                 "sampler": first["sampler"],
                 "pruner": first["pruner"],
                 "seed": int(first["seed"]),
-                "reached_budget": int(spent.sum()) >= int(first["n_trials_budget"]),
+                "reached_budget": reached_budget(trials),
                 "n_trials": int(spent.sum()),
                 "completed": len(complete),
                 "pruned": int((trials["state"] == "PRUNED").sum()),
