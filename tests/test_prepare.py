@@ -7,7 +7,15 @@ import pytest
 import torch
 
 from tutorial_utils.data import load_age_gender
-from tutorial_utils.prepare import bin_ages, prepare_faces, resize_images
+from tutorial_utils.models import HEADS
+from tutorial_utils.prepare import (
+    AGE_BIN_LABELS,
+    ETHNICITY_LABELS,
+    GENDER_LABELS,
+    bin_ages,
+    prepare_faces,
+    resize_images,
+)
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +26,15 @@ def synthetic_faces():
 def test_age_bins_edges():
     ages = np.array([1, 9, 10, 19, 20, 39, 40, 59, 60, 116])
     assert bin_ages(ages).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+
+
+def test_the_networks_heads_have_one_output_per_label_in_the_order_of_the_label_columns(synthetic_faces):
+    """models.HEADS states the class counts; prepare's labels and label columns must agree with it."""
+    assert HEADS == {"age": len(AGE_BIN_LABELS), "ethnicity": len(ETHNICITY_LABELS), "gender": len(GENDER_LABELS)}
+    data = prepare_faces(synthetic_faces, image_side=12)
+    y = torch.cat([data.y_train, data.y_valid, data.y_test])
+    assert y.shape[1] == len(HEADS)
+    assert (y.min(0).values >= 0).all() and (y.max(0).values < torch.tensor(list(HEADS.values()))).all()
 
 
 def test_split_is_stratified_deterministic_and_scaled(synthetic_faces):

@@ -55,13 +55,13 @@ import torch.nn.functional as F
 from .models import (
     FC_DROPOUT,
     FC_OUTPUT_FEATURES,
+    HEADS,
     LAST_FC,
     LEARNING_RATE,
     NUM_FC_LAYERS,
     OPTIMIZERS,
     MultiHeadFCNet,
 )
-from .prepare import HEADS
 
 MAX_LAYERS = NUM_FC_LAYERS[1]
 WIDTH = FC_OUTPUT_FEATURES[1]

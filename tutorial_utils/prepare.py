@@ -29,12 +29,12 @@ from .data import (
     load_age_gender,
     synthetic_faces,
 )
+from .models import HEADS
 
 AGE_BIN_EDGES = (10, 20, 40, 60)  # <10, <20, <40, <60, 60+
 AGE_BIN_LABELS = ("<10", "<20", "<40", "<60", "60+")
 ETHNICITY_LABELS = ("White", "Black", "Asian", "Indian", "Others")
 GENDER_LABELS = ("male", "female")
-HEADS = {"age": len(AGE_BIN_LABELS), "ethnicity": len(ETHNICITY_LABELS), "gender": len(GENDER_LABELS)}
 DEFAULT_SPLIT_SEED = 13
 DEFAULT_VALID_SIZE = 0.2  # of the training rows: fit 64 %, validation 16 %, test 20 % of all faces
 
