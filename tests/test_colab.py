@@ -15,13 +15,14 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from conftest import NOTEBOOKS
-from tutorial_utils import colab
+from conftest import NOTEBOOKS, load_tool
+
+colab = load_tool("stamp_colab")  # tools/stamp_colab.py: a maintainer's tool, not part of the package
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_every_notebook_has_the_stamped_badge_and_setup_cell(path):
-    assert colab.stamp_notebook(path, write=False) == [], "run `python -m tutorial_utils.colab` to restamp"
+    assert colab.stamp_notebook(path, write=False) == [], "run `python tools/stamp_colab.py` to restamp"
     first = "".join(json.loads(path.read_text())["cells"][0]["source"])
     assert colab.COURSE_REPO.removeprefix("https://github.com/") in first
 

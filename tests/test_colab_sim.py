@@ -24,8 +24,7 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "tools"))
 import colab_sim  # noqa: E402
-
-from tutorial_utils import colab  # noqa: E402
+import stamp_colab  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -72,7 +71,7 @@ def test_the_kernel_imports_the_installed_course_not_an_editable_one(sim):
 def test_every_notebook_ran_to_the_end_and_the_second_installed_nothing(sim):
     first, second = sim["runs"]["01"], sim["runs"]["06"]
     for run in (first, second):
-        assert f"optuna {colab.colab_pins()[0].split('==')[1]}" in run["setup_output"] and "Device:" in run["setup_output"]
+        assert f"optuna {stamp_colab.colab_pins()[0].split('==')[1]}" in run["setup_output"] and "Device:" in run["setup_output"]
         assert "ERROR" not in run["setup_output"] and "Traceback" not in run["setup_output"]
     assert second["site_packages"] == first["site_packages"], "the setup cell installed again in notebook 06"
     print(f"colab simulation: {sim['timings']} (total {sim['total_s']} s)")

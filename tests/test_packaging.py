@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import tutorial_utils.plotting as plotting
-from conftest import REPO
+from conftest import REPO, load_tool
 from tutorial_utils import data as data_mod
 
 # ----------------------------------------------------------------------------------------------- the wheel
@@ -42,8 +42,7 @@ def test_wheel_metadata_license_urls_and_a_description_with_absolute_links():
     assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
     assert (REPO / "LICENSE").read_text().startswith("MIT License")
     assert (REPO / "tutorial_utils" / "py.typed").is_file()
-    from tutorial_utils.colab import COURSE_REPO
-
+    COURSE_REPO = load_tool("stamp_colab").COURSE_REPO  # the one place that holds it
     assert project["urls"]["Source"] == COURSE_REPO and project["authors"]
     description = (REPO / project["readme"]["file"]).read_text()
     links = re.findall(r"\]\(([^)]+)\)", description)

@@ -47,11 +47,11 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-from tutorial_utils import colab  # noqa: E402
+sys.path[:0] = [str(REPO), str(REPO / "tools")]  # the course; stamp_colab, also when loaded by path
+import stamp_colab  # noqa: E402
 
 # What a Colab runtime ships that the course uses (plus their dependencies): the simulated runtime's packages.
-COLAB_SHIPS = (*colab.COLAB_KEEPS, "sqlalchemy", "pyyaml", "tqdm", "packaging", "requests", "joblib", "setuptools")
+COLAB_SHIPS = (*stamp_colab.COLAB_KEEPS, "sqlalchemy", "pyyaml", "tqdm", "packaging", "requests", "joblib", "setuptools")
 # What the setup cell itself must install; none of these is visible in the simulated runtime beforehand.
 MUST_INSTALL = ("optuna", "optuna-integration", "optuna-dashboard", "scikit-optimize", "lightgbm", "madgrad",
                 "cmaes", "greenlet", "tutorial-utils")
@@ -240,7 +240,7 @@ def simulate(work: Path, notebooks: tuple[str, ...] = ("01", "06"), python: str 
     (kernel_dir / "kernel.json").write_text(json.dumps(kernel))
     lap("runtime (venv + Colab's packages linked)")
 
-    wanted = [Requirement(p).name for p in colab.colab_pins()]
+    wanted = [Requirement(p).name for p in stamp_colab.colab_pins()]
     house = work / "wheelhouse"
     house.mkdir()
     to_pack = {n: d for n, d in dependency_closure(wanted).items() if n not in colab_dists}
@@ -251,19 +251,19 @@ def simulate(work: Path, notebooks: tuple[str, ...] = ("01", "06"), python: str 
     source = snapshot_repository(REPO, work / "published")
     lap("repository snapshot")
 
-    before = probe(vpy, colab.COLAB_KEEPS, MUST_INSTALL_MODULES, env)
+    before = probe(vpy, stamp_colab.COLAB_KEEPS, MUST_INSTALL_MODULES, env)
     site_before = sorted(p.name for p in Path(purelib).iterdir())
     content = work / "content"
     content.mkdir()
-    env.update({colab.FORCE_COLAB_ENV: "1", colab.REPO_ENV: f"file://{source}",
-                colab.DIR_ENV: str(content / "hpo-course"), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(house)})
+    env.update({stamp_colab.FORCE_COLAB_ENV: "1", stamp_colab.REPO_ENV: f"file://{source}",
+                stamp_colab.DIR_ENV: str(content / "hpo-course"), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(house)})
     import nbformat
 
     runs = {}
     for number in notebooks:
         (path,) = sorted((source / "notebooks").glob(f"{number}_*.ipynb"))
         nb = nbformat.read(path, as_version=4)
-        nb.cells.append(nbformat.v4.new_code_cell(_report_cell(colab.COLAB_KEEPS)))
+        nb.cells.append(nbformat.v4.new_code_cell(_report_cell(stamp_colab.COLAB_KEEPS)))
         run_in, run_out = work / f"in_{path.name}", work / f"out_{path.name}"
         nbformat.write(nb, run_in)
         t0 = time.perf_counter()
@@ -280,7 +280,7 @@ def simulate(work: Path, notebooks: tuple[str, ...] = ("01", "06"), python: str 
         runs[number] = {"notebook": path.name, "seconds": seconds, "setup_output": texts[0], "kernel": report,
                         "site_packages": sorted(p.name for p in Path(purelib).iterdir())}
         lap(f"notebook {number}")
-    after = probe(vpy, colab.COLAB_KEEPS, MUST_INSTALL_MODULES, env)
+    after = probe(vpy, stamp_colab.COLAB_KEEPS, MUST_INSTALL_MODULES, env)
     return {
         "work": str(work), "venv_site_packages": purelib, "colab_site": str(work / "colab-site"),
         "course_dir": str(content / "hpo-course"), "colab_packages": sorted(colab_dists), "wheels": wheels,

@@ -24,8 +24,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-from tutorial_utils import colab, lockfile  # noqa: E402
+sys.path[:0] = [str(REPO), str(REPO / "tools")]  # the course; stamp_colab, also when loaded by path
+import stamp_colab  # noqa: E402
+
+from tutorial_utils import lockfile  # noqa: E402
 
 HOLDS = REPO / "requirements-holds.txt"
 LOCK_PYTHON = "3.11"  # the oldest Python the course supports (pyproject's requires-python); --universal covers the rest
@@ -84,7 +86,7 @@ def compile_lock(upgrade: bool) -> int:
         print("uv could not resolve the lock (its message is above); nothing else was changed", file=sys.stderr)
         return done.returncode
     print("\n".join(stamp_readme()) or "README: the tested-with line already matches the lock")
-    return colab.main(["--stamp"])  # the notebooks' Colab setup cell quotes the lock's pins
+    return stamp_colab.main(["--stamp"])  # the notebooks' Colab setup cell quotes the lock's pins
 
 
 def installed_versions() -> dict[str, str]:

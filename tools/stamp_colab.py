@@ -1,8 +1,13 @@
-"""Colab support: the ONE place that holds the course's repository URL, and the stamping of every notebook.
+"""Stamp the notebooks for Colab: the ONE place that holds the course's repository URL, and the setup cell.
 
-The setup cell must run before the course is installed, so it cannot import this module: instead
-``python -m tutorial_utils.colab --stamp`` writes the same setup cell and Colab badge into every notebook, and
-``--check`` (run by the tests) fails when a notebook has drifted from this template.
+A maintainer's tool, not part of the installed package: a notebook's setup cell must run before the course
+is installed, so it cannot import anything of the course. Instead this writes the same setup cell and Colab
+badge into every notebook (and points the README's Colab links at the same URL); ``--check`` (what the tests
+do) reports drift without writing. ``make lock`` runs it too: the setup cell quotes the lock's pins.
+
+    python tools/stamp_colab.py                 # restamp every notebook and the README
+    python tools/stamp_colab.py --check         # only report drift; exit 1 if any
+    python tools/stamp_colab.py notebooks/01_manual_search.ipynb   # just these notebooks (not the README)
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import re
 import sys
 from pathlib import Path
 
-from .lockfile import LOCK, pins_for
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from tutorial_utils.lockfile import LOCK, pins_for  # noqa: E402
 
 COURSE_REPO = "https://github.com/hpo-course/hpo-course"
 COURSE_DIR = "/content/hpo-course"
@@ -38,8 +45,8 @@ FORCE_COLAB_ENV = "HPO_COURSE_FORCE_COLAB"  # "1": install as in Colab
 REPO_ENV = "HPO_COURSE_REPO"  # what to clone instead of COURSE_REPO (a path or URL)
 DIR_ENV = "HPO_COURSE_DIR"  # where to clone it instead of COURSE_DIR
 SETUP_MARKER = "# Setup: run first."
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-README = NOTEBOOKS_DIR.parent / "README.md"
+NOTEBOOKS_DIR = REPO / "notebooks"
+README = REPO / "README.md"
 _COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^/\s)]+/[^/\s)]+/blob/main/notebooks/")
 
 
