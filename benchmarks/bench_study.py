@@ -1,6 +1,6 @@
 """Benchmark 5: the original study end to end (100 trials, SkoptSampler with ExtraTrees, MedianPruner, 50 epochs).
 
-This number is shared with the sampler showdown (``benchmarks/run_showdown.py``), which records every study
+This number is shared with the sampler showdown (``experiments/run_showdown.py``), which records every study
 in ``results/showdown/``: when that folder holds Skopt studies, this benchmark reads their times instead of
 running the study again. Running it here takes minutes to tens of minutes,
 so it happens only when asked (``python -m benchmarks --only study --run-study``), never in quick mode.

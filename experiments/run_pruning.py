@@ -5,7 +5,7 @@ paired and differ only in which trials they stop. Each rule's studies are one lo
 (``tutorial_utils.lockstep``); finished studies are exported to results/pruning/ as per-trial records, which
 the pruning notebook loads. Resumable: rerun the same command after an interruption.
 
-    python benchmarks/run_pruning.py --seeds 0 1 2 --n-trials 40 --epochs 25
+    python experiments/run_pruning.py --seeds 0 1 2 --n-trials 40 --epochs 25
 """
 
 from __future__ import annotations

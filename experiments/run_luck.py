@@ -5,7 +5,7 @@ and the best of k of them shows how far a best-so-far curve climbs from selectio
 that beside the studies' curves. One row per training seed goes to results/luck/<name>.csv as soon as it is
 done, so an interrupted run resumes where it stopped.
 
-    python benchmarks/run_luck.py --seeds 40
+    python experiments/run_luck.py --seeds 40
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import BEST_PARAMS  # noqa: E402
+from benchmarks.common import BEST_PARAMS  # noqa: E402  (the original study's best configuration, as the speed benchmarks train it)
 
 FIELDS = ("seed", "valid_age", "test_age", "epochs", "cpu_time_s", "wall_time_s", "valid_curve", "params", "machine")
 

@@ -7,7 +7,7 @@ and test accuracy. Each row also checks that the retrained curve starts with the
 before it pruned the trial (``prefix_matches``): the replay is the study's own training, not a new draw.
 Rows are appended as they finish, so an interrupted run resumes.
 
-    python benchmarks/run_audit.py --studies random-seed0 skopt-seed0 --per-study 20
+    python experiments/run_audit.py --studies random-seed0 skopt-seed0 --per-study 20
 """
 
 from __future__ import annotations
