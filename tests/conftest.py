@@ -37,6 +37,7 @@ def _unit(path: Path) -> str:
     return SHARED_UNITS.get(path.name, str(path))
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest -p no:xdist still runs the suite serially
 def pytest_xdist_make_scheduler(config, log):
     """Schedule whole units (a file, or the notebooks with the site) on one worker each."""
     from xdist.scheduler import LoadScopeScheduling

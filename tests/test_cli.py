@@ -32,7 +32,7 @@ def _fails(argv, capsys) -> tuple[int, str]:
         (["run", "--sampler-kwargs", "{n_startup_trials: 3}"], EXIT_USAGE, "--sampler-kwargs is not valid JSON"),
         (["run", "--sampler", "tpe", "--sampler-kwargs", '{"n_startup": 3}'], EXIT_USAGE, "'tpe' rejects the settings"),
         ([], EXIT_USAGE, "required: command"),
-        (["run", "--device", "gpu0"], EXIT_USAGE, "--device 'gpu0' is not a device name"),
+        (["run", "--device", "gpu0"], EXIT_USAGE, "--device gpu0: 'gpu0' is not a device name"),
     ],
 )
 def test_bad_arguments_exit_with_a_readable_message(argv, code, message, capsys):
@@ -45,7 +45,7 @@ def test_bad_arguments_exit_with_a_readable_message(argv, code, message, capsys)
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_asking_for_a_missing_gpu_is_a_readable_error(capsys):
     code, err = _fails(["run", "--device", "cuda", *TINY], capsys)
-    assert code == EXIT_USAGE and "no CUDA GPU is available here" in err
+    assert code == EXIT_USAGE and "torch sees no CUDA GPU here; use auto or cpu" in err
 
 
 def test_storage_problems_exit_before_any_training(tmp_path, capsys):

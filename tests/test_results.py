@@ -16,7 +16,7 @@ import pytest
 import torch
 import yaml
 
-from tutorial_utils import results
+from tutorial_utils import recording, results
 from tutorial_utils.data import synthetic_faces
 from tutorial_utils.models import count_parameters
 from tutorial_utils.prepare import prepare_faces
@@ -106,7 +106,7 @@ def run_toy_study(n_trials: int = 12, seed: int = 0, storage=None, name: str | N
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
     )
     if record:
-        results.record_setup(
+        recording.record_setup(
             study,
             sampler="tpe",
             seed=seed,
@@ -301,7 +301,7 @@ def test_compare_studies_live_and_from_storage(tmp_path):
     url = f"sqlite:///{tmp_path / 'compare.db'}"
     tpe = run_toy_study(n_trials=8, seed=5, storage=url, name="tpe")
     rnd = optuna.create_study(study_name="random", storage=url, direction="maximize", sampler=optuna.samplers.RandomSampler(seed=6))
-    results.record_setup(rnd, sampler="random", seed=6, pruner="median")
+    recording.record_setup(rnd, sampler="random", seed=6, pruner="median")
     rnd.optimize(toy_objective, n_trials=7, catch=(RuntimeError,))
 
     live = results.compare_studies({"TPE": tpe, "Random": rnd})
@@ -419,7 +419,7 @@ def test_live_objects_are_not_guessed_from_only_the_record_counts():
     row = results.compare_studies([tpe]).iloc[0]
     assert row["sampler"] is None and row["pruner"] is None and pd.isna(row["seed"])
     assert results.study_stats(tpe)["sampler"] == {"name": None, "settings": {}}
-    written = results.record_setup(tpe, sampler="tpe", seed=7, pruner="median")
+    written = recording.record_setup(tpe, sampler="tpe", seed=7, pruner="median")
     # The very attrs the runner (tutorial_utils.studies) writes, flat, with the settings as JSON text.
     assert written == {"sampler": "tpe", "sampler_kwargs": "{}", "seed": 7, "pruner": "median", "pruner_kwargs": "{}"}
     assert {k: tpe.user_attrs[k] for k in written} == written
@@ -430,17 +430,17 @@ def test_live_objects_are_not_guessed_from_only_the_record_counts():
 def test_record_setup_refuses_bad_input_and_a_second_different_record():
     study = optuna.create_study()
     with pytest.raises(TypeError, match="sampler must be"):
-        results.record_setup(study, sampler="", seed=0)
+        recording.record_setup(study, sampler="", seed=0)
     with pytest.raises(TypeError, match="seed must be an int"):
-        results.record_setup(study, sampler="tpe", seed="0")
+        recording.record_setup(study, sampler="tpe", seed="0")
     with pytest.raises(TypeError, match="pruner must be"):
-        results.record_setup(study, sampler="tpe", pruner=optuna.pruners.MedianPruner())
+        recording.record_setup(study, sampler="tpe", pruner=optuna.pruners.MedianPruner())
     with pytest.raises(TypeError, match="sampler_settings must be a mapping"):
-        results.record_setup(study, sampler="tpe", sampler_settings={"gamma": lambda n: n})
+        recording.record_setup(study, sampler="tpe", sampler_settings={"gamma": lambda n: n})
     assert study.user_attrs == {}, "a refused record writes nothing"
 
-    results.record_setup(study, sampler="tpe", seed=0, sampler_settings={"n_startup_trials": 5})
-    results.record_setup(study, sampler="tpe", seed=0, sampler_settings={"n_startup_trials": 5})  # a resume: fine
+    recording.record_setup(study, sampler="tpe", seed=0, sampler_settings={"n_startup_trials": 5})
+    recording.record_setup(study, sampler="tpe", seed=0, sampler_settings={"n_startup_trials": 5})  # a resume: fine
     with pytest.raises(ValueError, match=r"already records another setup \(seed: recorded 0, now 1\)"):
-        results.record_setup(study, sampler="tpe", seed=1, sampler_settings={"n_startup_trials": 5})
+        recording.record_setup(study, sampler="tpe", seed=1, sampler_settings={"n_startup_trials": 5})
     assert study.user_attrs["seed"] == 0

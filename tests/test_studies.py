@@ -8,7 +8,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from tutorial_utils import prepare, storage, studies
+from tutorial_utils import prepare, recording, storage, studies
 from tutorial_utils.studies import (
     StorageError,
     StudyConfigError,
@@ -125,9 +125,9 @@ def test_the_runner_writes_the_same_setup_record_as_a_notebook(tiny_faces, tmp_p
     spec = StudySpec(sampler="tpe", seed=4, n_trials=1, pruner="median", pruner_kwargs={"n_warmup_steps": 1}, **TINY)
     study = run_study(spec, tiny_faces, f"sqlite:///{tmp_path}/s.db", progress=False)
     same = {"sampler": "tpe", "seed": 4, "pruner": "median", "pruner_settings": {"n_warmup_steps": 1}}
-    assert results.record_setup(study, **same)["pruner_kwargs"] == '{"n_warmup_steps": 1}'  # a resumed study
+    assert recording.record_setup(study, **same)["pruner_kwargs"] == '{"n_warmup_steps": 1}'  # a resumed study
     with pytest.raises(ValueError, match="seed: recorded 4, now 5"):
-        results.record_setup(study, **{**same, "seed": 5})
+        recording.record_setup(study, **{**same, "seed": 5})
     row = results.compare_studies([study]).iloc[0]
     assert (row["sampler"], row["seed"], row["pruner"]) == ("tpe", 4, "median")
 

@@ -196,20 +196,13 @@ def _json_object(option: str, text: str) -> dict:
 
 
 def _checked_device(name: str):
-    """The torch device for ``--device``, or a readable error when that device is not on this machine."""
-    import torch
-
-    from .setup import pick_device
+    """The torch device for ``--device``, or a StudyConfigError saying what this machine has."""
+    from .devices import DeviceError, resolve_device
 
     try:
-        device = pick_device(None if name == "auto" else name)
-    except RuntimeError as exc:
-        raise StudyConfigError(f"--device {name!r} is not a device name ({exc}); use auto, cpu, cuda, cuda:1 or mps") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise StudyConfigError(f"--device {name}: no CUDA GPU is available here; use --device auto or cpu")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise StudyConfigError(f"--device {name}: Apple's MPS is not available here; use --device auto or cpu")
-    return device
+        return resolve_device(name)
+    except DeviceError as exc:
+        raise StudyConfigError(f"--device {name}: {exc}") from None
 
 
 def _summary(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -37,9 +37,12 @@ import optuna
 from optuna.trial import TrialState
 
 from .batched import BatchedTrainer
+from .devices import synchronize
 from .models import suggest_params
+from .recording import n_parameters, record_ask, record_cost, record_trained, report_epoch
 from .studies import (
     StudySpec,
+    check_data_device,
     counted_trials,
     prepare_study,
     queue_paired_startup,
@@ -54,6 +57,7 @@ class _Running:
     study: optuna.Study
     spec: StudySpec
     trial: optuna.Trial
+    params: dict
     cpu_s: float = 0.0
     started: float = field(default_factory=time.perf_counter)
 
@@ -79,7 +83,7 @@ def _ask(state: _StudyState, per_study: int = 1) -> tuple[optuna.Trial, dict, fl
     params = suggest_params(trial)
     seconds = time.perf_counter() - start
     record_trial_phase(trial, state.spec.sampler)
-    trial.set_user_attr("ask_seconds", seconds)
+    record_ask(trial, seconds)
     return trial, params, seconds
 
 
@@ -106,14 +110,14 @@ def run_lockstep(
         raise ValueError("no studies to run: give at least one StudySpec")
     if len({s.name for s in specs}) != len(specs):
         raise ValueError("two specs name the same study; give each arm and seed once")
-    device = device if device is not None else data.device
-    trainer = BatchedTrainer(slots, data.n_features, device=device, batch_size=specs[0].batch_size)
+    check_data_device(data, device)  # the trainer runs where the data lives
+    trainer = BatchedTrainer(slots, data.n_features, device=data.device, batch_size=specs[0].batch_size)
     if any(s.batch_size != trainer.batch_size or s.n_epochs != specs[0].n_epochs for s in specs):
         raise ValueError("all studies of one lockstep run share batch_size and n_epochs")
     states: list[_StudyState] = []
     for spec in (replace(s, trainer="batched") for s in specs):
         study = prepare_study(spec, data, storages.get(spec.name))
-        record_study_settings(study, spec, data, device)
+        record_study_settings(study, spec, data)
         study.set_user_attr("lockstep", {"slots": slots, "per_study": per_study})
         states.append(_StudyState(spec, study))
 
@@ -133,20 +137,18 @@ def run_lockstep(
             if not running:
                 break
             cpu0 = time.process_time()
-            trainer.train_epoch(data.x_train, data.y_train)
+            losses = trainer.train_epoch(data.x_train, data.y_train)
             scores = trainer.evaluate(data.x_valid, data.y_valid)
             share = (time.process_time() - cpu0) / len(running)
             finishing = [k for k, r in running.items() if trainer.slot_epochs(k) >= r.spec.n_epochs]
             tests = trainer.evaluate(data.x_test, data.y_test) if finishing else {}
             for k, r in list(running.items()):
                 r.cpu_s += share
-                epoch = trainer.slot_epochs(k) - 1
-                accuracy = 100 * scores[k]["age"]
-                r.trial.set_user_attr("epochs_trained", epoch + 1)
-                r.trial.report(accuracy, epoch)
+                metrics = {"loss": losses[k], **scores[k]}
+                accuracy = report_epoch(r.trial, trainer.slot_epochs(k) - 1, metrics)
                 if k in finishing:
-                    r.trial.set_user_attr("valid_accuracy", {m: 100 * v for m, v in scores[k].items()})
-                    r.trial.set_user_attr("test_age_accuracy", 100 * tests[k]["age"])  # report only
+                    n_params = n_parameters(r.params, data.n_features)
+                    record_trained(r.trial, metrics, n_params, tests[k]["age"])  # test: report only
                     _end(trainer, states, running, k, TrialState.COMPLETE, accuracy)
                 elif r.trial.should_prune():
                     _end(trainer, states, running, k, TrialState.PRUNED, None)
@@ -192,14 +194,16 @@ def _fill(trainer: BatchedTrainer, states: list[_StudyState], running: dict[int,
         for state, (trial, params, _) in zip(wanted, asked, strict=True):
             k = free.pop(0)
             trainer.set_slot(k, params, config_seed(params, state.spec.seed))
-            running[k] = _Running(state.study, state.spec, trial)
+            running[k] = _Running(state.study, state.spec, trial, params)
 
 
 def _end(trainer: BatchedTrainer, states: list[_StudyState], running: dict[int, _Running], k: int,
          state: TrialState, value: float | None) -> None:
     r = running.pop(k)
     trainer.clear_slot(k)
-    r.trial.set_user_attr("cpu_time_s", r.cpu_s)  # this trial's share of the lockstep epochs' CPU time
+    synchronize(trainer.device)
+    # CPU: this trial's share of the lockstep epochs' CPU time; wall: from its ask to its end
+    record_cost(r.trial, r.cpu_s, time.perf_counter() - r.started, trainer.device)
     owner = next(s for s in states if s.study is r.study)
     owner.running -= 1
     owner.cpu_s += r.cpu_s

@@ -9,8 +9,8 @@ A tuning run should leave behind what a practitioner needs next week without rer
 
 A storage keeps trials but not the sampler or pruner object that produced them, and those objects do not
 keep their seed. So whoever creates a study says what it runs, once, in the study's user attrs: the runner
-(``tutorial_utils.studies``) writes ``sampler``, ``sampler_kwargs``, ``seed`` and ``pruner``, and a notebook
-writes the same attrs with ``record_setup(study, sampler="tpe", seed=0, pruner="median", ...)``. The exports
+(``tutorial_utils.studies``) and a notebook both write them with ``tutorial_utils.recording.record_setup(study,
+sampler="tpe", seed=0, pruner="median", ...)``. The exports
 and ``compare_studies`` read only those attrs, so a study read back from a storage reports exactly what its
 creator recorded, and "unknown" (None) where nothing was recorded, never a guess from live objects.
 """
@@ -18,7 +18,6 @@ creator recorded, and "unknown" (None) where nothing was recorded, never a guess
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -33,12 +32,12 @@ import yaml
 from optuna.distributions import BaseDistribution, distribution_to_json, json_to_distribution
 from optuna.trial import FrozenTrial, TrialState
 
+from .recording import json_safe
+
 BEST_PARAMS_YAML = "best_params.yaml"
 BEST_PARAMS_JSON = "best_params.json"
 TRIALS_CSV = "trials.csv"
 STUDY_STATS_JSON = "study_stats.json"
-# The study user attrs that describe its setup: the runner (tutorial_utils.studies) and record_setup write them.
-SETUP_ATTRS = ("sampler", "sampler_kwargs", "seed", "pruner", "pruner_kwargs")
 
 BEST_PARAMS_KEYS = (
     "study_name",
@@ -84,73 +83,6 @@ class ResultsFormatError(ValueError):
 
 
 # ----------------------------------------------------------------------------------------------- setup
-
-
-def _json_safe(value: Any) -> bool:
-    if value is None or isinstance(value, (bool, int, str)):
-        return True
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, (list, tuple)):
-        return all(_json_safe(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _json_safe(v) for k, v in value.items())
-    return False
-
-
-def _settings_text(settings: Mapping[str, Any] | None, what: str) -> str:
-    """Settings as the runner stores them: JSON text with sorted keys (a user attr holds plain values)."""
-    if settings is None:
-        return "{}"
-    if not isinstance(settings, Mapping) or not _json_safe(dict(settings)):
-        raise TypeError(
-            f"{what} must be a mapping of names to plain values (numbers, strings, lists), got {settings!r}"
-        )
-    return json.dumps(dict(settings), sort_keys=True)
-
-
-def record_setup(
-    study: optuna.Study,
-    *,
-    sampler: str,
-    seed: int | None = None,
-    pruner: str | None = None,
-    sampler_settings: Mapping[str, Any] | None = None,
-    pruner_settings: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Write the study's one setup record: the flat user attrs the runner writes, so exports can name them.
-
-    Why explicit: a storage does not keep the sampler or pruner object, and Optuna's samplers do not keep
-    their seed, so only the code that creates the study knows them. Call it right after ``create_study``
-    with the names you chose (the course uses the runner's: ``"tpe"``, ``"random"``, ``"gp"``, ``"skopt"``;
-    ``"median"``, ``"none"``). Calling it again with the same values is harmless (a resumed study); a
-    different record raises ValueError, because one study ran one setup. Returns the attrs written.
-    """
-    if not isinstance(sampler, str) or not sampler.strip():
-        raise TypeError(f"sampler must be the sampler's name, e.g. 'tpe', got {sampler!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise TypeError(f"seed must be an int or None, got {seed!r}")
-    if pruner is not None and (not isinstance(pruner, str) or not pruner.strip()):
-        raise TypeError(f"pruner must be the pruner's name, e.g. 'median', or None, got {pruner!r}")
-    record = {
-        "sampler": sampler,
-        "sampler_kwargs": _settings_text(sampler_settings, "sampler_settings"),
-        "seed": seed,
-        "pruner": pruner,
-        "pruner_kwargs": _settings_text(pruner_settings, "pruner_settings"),
-    }
-    stored = {k: study.user_attrs[k] for k in SETUP_ATTRS if k in study.user_attrs}
-    clashes = {k: (v, record[k]) for k, v in stored.items() if v != record[k]}
-    if clashes:
-        shown = ", ".join(f"{k}: recorded {old!r}, now {new!r}" for k, (old, new) in clashes.items())
-        raise ValueError(
-            f"study {study.study_name!r} already records another setup ({shown}); a study has one setup "
-            "record. Create a new study (or delete this one) to run another setup."
-        )
-    for key, value in record.items():
-        if key not in stored:
-            study.set_user_attr(key, value)
-    return record
 
 
 def _settings(attrs: Mapping[str, Any], key: str) -> dict:
@@ -216,7 +148,7 @@ def best_params_record(study: optuna.Study, best_trial: FrozenTrial | int | None
         "best_value": (values[0] if single else list(values)) if values is not None else None,
         "best_trial_number": trial.number,
         "params": dict(trial.params),
-        "user_attrs": {k: v for k, v in trial.user_attrs.items() if _json_safe(v)},
+        "user_attrs": {k: v for k, v in trial.user_attrs.items() if json_safe(v)},
         "optuna_version": optuna.__version__,
         "exported_at": _now(),
     }

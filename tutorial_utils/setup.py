@@ -134,30 +134,29 @@ def configure_torch_threads(n_threads: int | None = None) -> int:
 
 
 def pick_device(prefer: str | None = None):
-    """cuda, then mps, then cpu; ``prefer`` (e.g. "cpu") forces one."""
-    import torch
+    """cuda, then mps, then cpu; ``prefer`` (e.g. "cpu") forces one (see :func:`tutorial_utils.devices.resolve_device`)."""
+    from .devices import resolve_device
 
-    if prefer:
-        return torch.device(prefer)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    return resolve_device(prefer)
 
 
 def setup_notebook(device: str | None = None, quiet: bool = False):
     """Check versions, pick and print the device, set CPU threads, and return the device."""
+    from .devices import make_reproducible
+
     versions = check_versions()
     dev = pick_device(device)
     threads = configure_torch_threads()
+    deterministic = make_reproducible(dev)  # on CUDA: deterministic kernels, so a retrained trial reproduces
     if not quiet:
         print("Versions: " + ", ".join(f"{k} {versions[k]}" for k in SHOWN_VERSIONS if k in versions))
         extra = f" ({threads} CPU threads for torch)" if dev.type == "cpu" else ""
         if dev.type == "cuda":
             import torch
 
-            extra = f" ({torch.cuda.get_device_name(0)})"
+            extra = f" ({torch.cuda.get_device_name(dev)})"
+            if deterministic:
+                extra += ", deterministic algorithms on"
         print(f"Device: {dev}{extra}")
         if dev.type == "cpu" and in_colab():
             print("No GPU: in Colab choose Runtime > Change runtime type > T4 GPU, then re-run from the top.")

@@ -22,9 +22,10 @@ from optuna.samplers import BaseSampler
 from optuna.study import MaxTrialsCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from .devices import DeviceError, device_identity, resolve_device, same_device, synchronize
 from .machine import machine_info, machine_label
 from .pruners import PRUNERS, PrunerConfigError, make_pruner  # noqa: F401 - PRUNERS re-exported for the CLI
-from .results import record_setup
+from .recording import record_cost, record_setup
 from .seeding import SAMPLER_STREAM, SCHEME, STARTUP_STREAM, PerDrawSampler, draw_index, stream_seed
 from .storage import StorageError, make_storage
 
@@ -218,6 +219,7 @@ def study_identity(spec: StudySpec, data: Any) -> dict[str, Any]:
         "seeding": SCHEME,
         "split": json.dumps(data.sizes()),
         "data_source": Path(str(data.source)).name if not data.is_synthetic else str(data.source),
+        **device_identity(data.device),  # a GPU study resumed on the CPU (or another GPU) is another experiment
     }
 
 
@@ -262,12 +264,14 @@ def run_study(
 ) -> optuna.Study:
     """Create or resume ``spec.name`` in ``storage`` and run it until it holds ``spec.n_trials`` counted trials.
 
-    ``data`` is a :class:`~tutorial_utils.prepare.FaceTensors`. ``n_trials`` is the study's total budget, so
-    rerunning the same command after an interruption runs only the missing trials. The wall time of every
-    run is added to the study's ``wall_time_s`` user attr.
+    ``data`` is a :class:`~tutorial_utils.prepare.FaceTensors`; training runs where its tensors live, so a
+    ``device`` other than ``data.device`` is refused (load the data with ``device=``). ``n_trials`` is the
+    study's total budget, so rerunning the same command after an interruption runs only the missing trials.
+    The wall and CPU time of every run are added to the study's ``wall_time_s`` and ``cpu_time_s`` user attrs.
     """
     from .training import evaluate, make_face_objective
 
+    check_data_device(data, device)
     study = prepare_study(spec, data, storage)
     done = counted_trials(study)
     if done >= spec.n_trials:
@@ -275,20 +279,21 @@ def run_study(
             ran_on = machine_label(study.user_attrs.get("machine", {}))
             print(f"{spec.name}: LOADED from storage, {done} counted trials (budget {spec.n_trials}), run on {ran_on}.")
         return study
-    record_study_settings(study, spec, data, device if device is not None else data.device)
+    record_study_settings(study, spec, data)
     remaining = spec.n_trials - done
     if progress and done:
         print(f"{spec.name}: RESUMING, {done} counted trials (completed or pruned) in storage, running {remaining} more.")
 
-    def score_on_test(trial: optuna.Trial, model: Any) -> None:
+    def score_test(model: Any) -> float:
         # Outside the objective, which never reads the test rows: recorded for the report, never selected on.
-        trial.set_user_attr("test_age_accuracy", 100 * evaluate(model, data.x_test, data.y_test)["age"])
+        return evaluate(model, data.x_test, data.y_test)["age"]
 
     objective = _recorded(
         make_face_objective(
-            data, n_epochs=spec.n_epochs, batch_size=spec.batch_size, seed=spec.seed, on_trained=score_on_test
+            data, n_epochs=spec.n_epochs, batch_size=spec.batch_size, seed=spec.seed, score_test=score_test
         ),
         spec.sampler,
+        data.device,
     )
     callbacks: list[Callable] = [MaxTrialsCallback(spec.n_trials, states=COUNTED_STATES)]
     if spec.paired_startup and spec.worker == 0:
@@ -345,11 +350,29 @@ def record_trial_phase(trial: optuna.Trial, sampler: str) -> None:
     trial.set_user_attr("draw_index", draw_index(trial.study, trial))
 
 
-def record_study_settings(study: optuna.Study, spec: StudySpec, data: Any, device: Any) -> None:
+def check_data_device(data: Any, device: Any) -> None:
+    """Refuse (StudyConfigError) a ``device`` that is not where ``data`` lives: training runs on the data's
+    device, so another name would only mislabel the study."""
+    if device is None:
+        return
+    try:
+        wanted = resolve_device(device)
+    except DeviceError as exc:
+        raise StudyConfigError(str(exc)) from None
+    if not same_device(wanted, data.device):
+        raise StudyConfigError(
+            f"device {str(device)!r} was asked for, but the data lives on {data.device}: training runs where the "
+            f"data is. Load it there, e.g. load_study_data(..., device={str(wanted)!r}), or leave device out."
+        )
+
+
+def record_study_settings(study: optuna.Study, spec: StudySpec, data: Any) -> None:
     """Write the study's one record: its identity settings, budget, data kind and the machine that runs it.
 
-    The setup part (sampler, seed, pruner and their settings) goes through ``results.record_setup``, the same
-    writer a notebook calls after its own ``create_study``, so both kinds of study export alike.
+    The setup part (sampler, seed, pruner and their settings) goes through ``recording.record_setup``, the same
+    writer a notebook calls after its own ``create_study``, so both kinds of study export alike. The machine
+    is the one the study started on; a resume on another machine (same kind of device, or the identity
+    check would have refused it) is added to ``resumed_on``, never written over it.
     """
     setup = record_setup(
         study, sampler=spec.sampler.lower(), seed=spec.seed, pruner=spec.pruner.lower(),
@@ -360,20 +383,27 @@ def record_study_settings(study: optuna.Study, spec: StudySpec, data: Any, devic
             study.set_user_attr(key, value)
     study.set_user_attr("n_trials_budget", spec.n_trials)
     study.set_user_attr("is_synthetic", bool(data.is_synthetic))
-    study.set_user_attr("machine", machine_info(device))
+    machine = machine_info(data.device)
+    first = study.user_attrs.get("machine")
+    if not first:
+        study.set_user_attr("machine", machine)
+    elif machine_label(first) != machine_label(machine):
+        study.set_user_attr("resumed_on", [*study.user_attrs.get("resumed_on", []), machine_label(machine)])
 
 
-def _recorded(objective: Callable[[optuna.Trial], float], sampler: str) -> Callable[[optuna.Trial], float]:
-    """Record, per trial, the sampler's phase when it proposed the trial and its CPU seconds: on a busy shared
-    machine wall time says little, while CPU time of a one-thread run is what it takes on an idle core."""
+def _recorded(objective: Callable[[optuna.Trial], float], sampler: str, device: Any) -> Callable[[optuna.Trial], float]:
+    """Record, per trial, the sampler's phase when it proposed the trial, and its CPU and wall seconds: on a busy
+    shared machine wall time says little, while CPU time of a one-thread run is what it takes on an idle core;
+    on a GPU, CPU time counts only the host's share, and wall time (after the GPU's queue) is the cost."""
 
     def recorded(trial: optuna.Trial) -> float:
         record_trial_phase(trial, sampler)
-        start = time.process_time()
+        start, cpu_start = time.perf_counter(), time.process_time()
         try:
             return objective(trial)
         finally:
-            trial.set_user_attr("cpu_time_s", time.process_time() - start)
+            synchronize(device)
+            record_cost(trial, time.process_time() - cpu_start, time.perf_counter() - start, device)
 
     return recorded
 

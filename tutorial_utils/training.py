@@ -18,6 +18,7 @@ from torch import nn
 
 from .models import MultiHeadFCNet, count_parameters, suggest_params
 from .prepare import FaceTensors
+from .recording import record_ask, record_trained, report_epoch
 
 EVAL_BATCH = 8192
 
@@ -141,33 +142,30 @@ def make_face_objective(
     batch_size: int = 128,
     seed: int = 0,
     prune: bool = True,
-    on_trained: Callable[[optuna.Trial, nn.Module], None] | None = None,
+    score_test: Callable[[nn.Module], float] | None = None,
 ) -> Callable[[optuna.Trial], float]:
     """The study's objective: suggest the whole space, train on the fit rows, report VALIDATION age accuracy in
     percent after every epoch (the pruner decides on it) and return the last epoch's.
 
     Percent, as the original's objective returned (its printout: ``accuracy: 69.457...``): the original's
     ``acq_func_kwargs={"xi": 0.02}`` is in the objective's units, so a fraction would make EI explore 100
-    times more. Training is seeded by :func:`config_seed`. ``on_trained(trial, model)`` runs after a trial
-    trained to the end (the runner uses it to score the model once on the test rows, outside this objective).
+    times more. Training is seeded by :func:`config_seed`. ``score_test(model)`` (the runner's) scores a trial
+    trained to the end on the test rows, for the report only: the objective itself never reads them. Every
+    attr goes through :mod:`tutorial_utils.recording`, the lockstep runner's writer too.
     """
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest_params(trial)
+        record_ask(trial)
 
         def report(epoch: int, metrics: dict[str, float]) -> None:
-            trial.set_user_attr("epochs_trained", epoch + 1)
-            trial.report(100 * metrics["age"], epoch)
+            accuracy = report_epoch(trial, epoch, metrics)
             if prune and trial.should_prune():
-                raise optuna.TrialPruned(f"pruned at epoch {epoch} with validation age accuracy {100 * metrics['age']:.2f} %")
+                raise optuna.TrialPruned(f"pruned at epoch {epoch} with validation age accuracy {accuracy:.2f} %")
 
         model, history = fit(params, data, n_epochs, batch_size, seed=config_seed(params, seed), on_epoch=report)
-        last = history[-1]
-        trial.set_user_attr("valid_accuracy", {k: 100 * last[k] for k in ("age", "ethnicity", "gender", "all")})
-        trial.set_user_attr("train_loss", last["loss"])
-        trial.set_user_attr("n_parameters", count_parameters(model))
-        if on_trained is not None:
-            on_trained(trial, model)
-        return 100 * last["age"]
+        test_age = score_test(model) if score_test is not None else None
+        record_trained(trial, history[-1], count_parameters(model), test_age)
+        return 100 * history[-1]["age"]
 
     return objective
