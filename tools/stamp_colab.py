@@ -67,7 +67,7 @@ def setup_cell_source() -> str:
     keeps = ", ".join(f'"{k}"' for k in COLAB_KEEPS)
     return f'''{SETUP_MARKER} Locally it checks versions and picks the device; in Colab it first installs the course.
 import importlib.metadata, importlib.util, os, subprocess, sys, tempfile
-COURSE_REPO = os.environ.get("{REPO_ENV}", "{COURSE_REPO}")  # stamped by `python -m tutorial_utils.colab --stamp`
+COURSE_REPO = os.environ.get("{REPO_ENV}", "{COURSE_REPO}")  # stamped by `python tools/stamp_colab.py`
 COURSE_DIR = os.environ.get("{DIR_ENV}", "{COURSE_DIR}")
 IN_COLAB = os.environ.get("{FORCE_COLAB_ENV}") == "1" or (
     importlib.util.find_spec("google") is not None and importlib.util.find_spec("google.colab") is not None)
