@@ -68,5 +68,44 @@ def test_the_graph_reader_sees_lazy_and_package_relative_imports():
     """Known answers, so the two tests above cannot pass by reading nothing."""
     edges = graph()
     assert "tutorial_utils.prepare" in edges["tutorial_utils.cli"]  # imported inside a function
-    assert "tutorial_utils.toys" in edges["tutorial_utils.records"]  # `from . import toys`
-    assert "tutorial_utils.toys" in edges["tutorial_utils.plotting.search"]  # `from ..toys import ...`
+    assert "tutorial_utils.curves" in edges["tutorial_utils.records"]  # `from . import curves`
+    assert "tutorial_utils.curves" in edges["tutorial_utils.plotting.search"]  # `from ..curves import ...`
+    assert "tutorial_utils.toys" in edges["tutorial_utils.plotting.search"]  # `from ..toys import Bounds`
+    assert "tutorial_utils.toys" not in edges["tutorial_utils.records"]
+
+
+def private_imports(package=PACKAGE) -> list[str]:
+    """Every ``from <a tutorial_utils module> import _name``: a private name used outside its module."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        name = ".".join(path.relative_to(package.parent).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if not (node.level or (node.module or "").startswith("tutorial_utils")):
+                continue
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"{name}:{node.lineno}: from {'.' * node.level}{node.module or ''} import {alias.name}")
+    return found
+
+
+def test_no_module_imports_a_private_name_of_another():
+    """A ``_name`` is free to change with its module; a second module that needs it needs a public name."""
+    assert private_imports() == []
+
+
+def test_the_private_import_scan_finds_one(tmp_path):
+    """Known answer for the scan above: a planted private import is reported; dunders and public names are not."""
+    fake = tmp_path / "tutorial_utils"
+    (fake / "plotting").mkdir(parents=True)
+    (fake / "toys.py").write_text("import numpy as _np\n\n\ndef _hidden():\n    pass\n")
+    (fake / "plotting" / "__init__.py").write_text("")
+    (fake / "plotting" / "search.py").write_text(
+        "from __future__ import annotations\n\nfrom ..toys import _hidden, quadratic\nfrom . import __doc__\n"
+        "from numpy import _globals\n\n\ndef f():\n    from tutorial_utils.toys import _np\n"
+    )
+    assert private_imports(fake) == [
+        "tutorial_utils.plotting.search:3: from ..toys import _hidden",
+        "tutorial_utils.plotting.search:9: from tutorial_utils.toys import _np",
+    ]

@@ -1,9 +1,8 @@
-"""Toy objectives, grid builders and best-so-far: the numbers notebooks 01-04 and 08 build their lessons on."""
+"""Toy objectives and grid builders: the numbers notebooks 01-04 and 08 build their lessons on."""
 
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import pytest
@@ -95,30 +94,3 @@ def test_uniform_points_stay_in_bounds_and_are_reproducible_by_seed():
     np.testing.assert_array_equal(pts, toys.uniform_points(bounds, 2000, seed=3))
     assert not np.array_equal(pts, toys.uniform_points(bounds, 2000, seed=4))
     assert len(np.unique(pts[:, 0])) == 2000  # every trial tries a new value of every axis
-
-
-def test_best_so_far_is_the_cumulative_min_or_max_and_monotone():
-    rng = np.random.default_rng(0)
-    values = rng.normal(size=200)
-    low = toys.best_so_far(values, "minimize")
-    high = toys.best_so_far(list(values), "maximize")
-    np.testing.assert_array_equal(low, np.minimum.accumulate(values))
-    np.testing.assert_array_equal(high, np.maximum.accumulate(values))
-    assert np.all(np.diff(low) <= 0) and np.all(np.diff(high) >= 0)
-    assert low[-1] == values.min() and high[-1] == values.max()
-    np.testing.assert_array_equal(toys.best_so_far([3.0, 1.0, 2.0, 0.5]), [3.0, 1.0, 1.0, 0.5])
-
-
-def test_best_so_far_skips_trials_without_a_value():
-    out = toys.best_so_far([np.nan, 5.0, np.nan, 7.0, 4.0], "minimize")
-    assert math.isnan(out[0])
-    np.testing.assert_array_equal(out[1:], [5.0, 5.0, 5.0, 4.0])
-    np.testing.assert_array_equal(toys.best_so_far([1.0, np.nan, 3.0], "maximize"), [1.0, 1.0, 3.0])
-    assert toys.best_so_far([], "minimize").size == 0
-
-
-def test_best_so_far_rejects_bad_input():
-    with pytest.raises(ValueError, match="direction"):
-        toys.best_so_far([1.0], "min")
-    with pytest.raises(ValueError, match="1-D"):
-        toys.best_so_far(np.zeros((2, 2)))

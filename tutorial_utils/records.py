@@ -18,7 +18,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from . import toys
+from . import curves
 from .data import COURSE_HOME_ENV, repo_root
 from .machine import machine_label
 
@@ -175,7 +175,7 @@ def best_so_far(trials: pd.DataFrame) -> np.ndarray:
 
     Pruned trials count as trials paid for and keep the previous best; NaN until the first completed trial.
     """
-    return toys.best_so_far(trial_values(trials), "maximize")
+    return curves.best_so_far(trial_values(trials), "maximize")
 
 
 def select_trial(trials: pd.DataFrame) -> pd.Series | None:

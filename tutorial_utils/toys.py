@@ -2,8 +2,7 @@
 
 The toy functions are cheap, vectorised NumPy functions, so a notebook can evaluate thousands of searches
 in a second and show *distributions* of outcomes rather than one lucky run. The grid helpers build the exact
-Cartesian product of axes, and ``best_so_far`` turns a list of trial values into the curve every search
-comparison plots.
+Cartesian product of axes. The best-so-far curve of a list of trial values lives in ``tutorial_utils.curves``.
 """
 
 from __future__ import annotations
@@ -11,11 +10,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-Direction = Literal["minimize", "maximize"]
 Bounds = Mapping[str, tuple[float, float]]
 
 # ------------------------------------------------------------------------------------------- objectives
@@ -152,28 +150,3 @@ def uniform_points(bounds: Bounds, n: int, seed: int | np.random.Generator | Non
     low = np.array([b[0] for b in bounds.values()], dtype=float)
     high = np.array([b[1] for b in bounds.values()], dtype=float)
     return low + (high - low) * rng.random((int(n), len(low)))
-
-
-# ---------------------------------------------------------------------------------------- best so far
-
-
-def _check_direction(direction: str) -> None:
-    if direction not in ("minimize", "maximize"):
-        raise ValueError(f"direction must be 'minimize' or 'maximize', not {direction!r}")
-
-
-def best_so_far(values: Sequence[float] | np.ndarray, direction: Direction = "minimize") -> np.ndarray:
-    """The best value seen up to and including each trial: ``np.fmin.accumulate`` (or fmax) of ``values``.
-
-    NaN marks a trial without a value (pruned, failed): it never becomes the best, the curve keeps the
-    previous best, and it stays NaN only until the first real value. The result is monotone, which is
-    what makes best-so-far curves of different searches comparable.
-    """
-    _check_direction(direction)
-    arr = np.asarray(values, dtype=float)
-    if arr.ndim != 1:
-        raise ValueError(f"best_so_far expects a 1-D sequence of trial values, got shape {arr.shape}")
-    if arr.size == 0:
-        return arr.copy()
-    ufunc = np.fmin if direction == "minimize" else np.fmax
-    return ufunc.accumulate(arr)

@@ -20,7 +20,8 @@ from typing import Literal
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..toys import Bounds, Direction, _check_direction, best_so_far
+from ..curves import Direction, best_so_far, check_direction
+from ..toys import Bounds
 
 Band = Literal["iqr", "sd", "minmax"]
 Runs = Sequence[Sequence[float] | np.ndarray]
@@ -75,7 +76,7 @@ def summarize_best_so_far(
     ``band``: "iqr" = median with 25-75 % quantiles, "sd" = mean +- one standard deviation, "minmax" =
     median with min and max, None = median only.
     """
-    _check_direction(direction)
+    check_direction(direction)
     if band not in ("iqr", "sd", "minmax", None):
         raise ValueError(f"band must be 'iqr', 'sd', 'minmax' or None, not {band!r}")
     runs = [np.asarray(r, dtype=float) for r in runs]
@@ -251,7 +252,7 @@ def plot_search_trace(
     searches. Each method's best point (by ``func``) gets a star; ``annotate_order`` numbers the trials.
     Returns the axes.
     """
-    _check_direction(direction)
+    check_direction(direction)
     ax, _ = plot_contour(func, bounds, ax=ax, resolution=resolution, log_levels=log_levels)
     traces = points if isinstance(points, Mapping) else {"trials": points}
     for i, (name, pts) in enumerate(traces.items()):
@@ -374,7 +375,7 @@ def plot_trial_log(
     most clearly when ``ranges`` (name -> (low, high)) sets each panel's x axis to the plausible range.
     ``log_params`` get a log-scaled x axis. Returns the figure (axes in ``fig.axes``, score panel first).
     """
-    _check_direction(direction)
+    check_direction(direction)
     if score not in log.columns:
         raise ValueError(f"the trial log has no column {score!r}; its columns are {list(log.columns)}")
     params = list(params) if params is not None else [c for c in log.columns if c != score]
