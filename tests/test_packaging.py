@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import shutil
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-import tutorial_utils.plotting as plotting
 from conftest import REPO, load_tool
 from tutorial_utils import data as data_mod
 
@@ -91,7 +89,6 @@ def installed(tmp_path, monkeypatch):
 def test_in_the_checkout_the_home_is_the_checkout(monkeypatch):
     monkeypatch.delenv("HPO_COURSE_HOME", raising=False)
     assert data_mod.repo_root() == REPO
-    assert plotting.IMGS_DIR == REPO / "imgs"
 
 
 def test_installed_home_is_the_working_directory(installed):
@@ -151,17 +148,6 @@ def test_no_data_message_says_where_it_looked(installed, capsys):
     assert faces.is_synthetic
     out = capsys.readouterr().out
     assert f"looked in {installed / 'data'}, {installed.parent / 'data'}" in out
-
-
-def test_imgs_dir_outside_a_checkout_follows_the_course_home(installed, monkeypatch, tmp_path):
-    try:
-        assert importlib.reload(plotting).IMGS_DIR == installed / "imgs"
-        monkeypatch.setenv("HPO_COURSE_HOME", str(tmp_path / "course"))
-        assert importlib.reload(plotting).IMGS_DIR == tmp_path / "course" / "imgs"
-    finally:
-        monkeypatch.undo()
-        importlib.reload(plotting)
-    assert plotting.IMGS_DIR == REPO / "imgs"
 
 
 # ----------------------------------------------------------------------------------------------- make lab

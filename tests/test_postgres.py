@@ -19,7 +19,8 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from conftest import ENTRY_POINTS, REPO, assert_readable_failure, run_cli
-from tutorial_utils.scaling import make_storage, wait_for_running_trial
+from tutorial_utils.scaling import wait_for_running_trial
+from tutorial_utils.storage import make_storage
 
 sys.path.insert(0, str(REPO))  # benchmarks/ is a folder of the checkout, not part of the installed package
 from benchmarks.bench_workers import run_workers, worker_command  # noqa: E402

@@ -18,13 +18,8 @@ import pytest
 from optuna.trial import FrozenTrial, TrialState
 
 from conftest import ENTRY_POINTS, REPO, assert_readable_failure, run_cli
-from tutorial_utils.scaling import (
-    StorageError,
-    make_storage,
-    masked,
-    throughput_while_all_ran,
-    wait_for_running_trial,
-)
+from tutorial_utils.scaling import throughput_while_all_ran, wait_for_running_trial
+from tutorial_utils.storage import StorageError, make_storage, masked
 
 sys.path.insert(0, str(REPO))  # benchmarks/ is a folder of the checkout, not part of the installed package
 from benchmarks.bench_workers import measure_throughput, run_workers, worker_command  # noqa: E402

@@ -81,13 +81,13 @@ outside = [m.__name__ for m in modules if not Path(m.__file__).resolve().is_rela
 assert not outside, f"imported from outside the new venv: {outside}"
 dist = importlib.metadata.distribution("tutorial_utils")
 assert Path(dist.locate_file("tutorial_utils/__init__.py")).resolve() == Path(tutorial_utils.__file__).resolve()
-from tutorial_utils import data, plotting, setup
+from tutorial_utils import data, setup
 assert setup._checkout_pyproject() is None
 assert setup.MIN_VERSIONS == setup.minimums_from_requirements(importlib.metadata.requires("tutorial_utils"))
 assert {"optuna", "torch", "scikit-optimize"} <= set(setup.MIN_VERSIONS), setup.MIN_VERSIONS
 setup.check_versions()
 cwd = Path.cwd()
-assert data.repo_root() == cwd and plotting.IMGS_DIR == cwd / "imgs", (data.repo_root(), plotting.IMGS_DIR)
+assert data.repo_root() == cwd, data.repo_root()
 assert data.data_dirs()[0] == cwd / "data"
 print(f"{len(modules)} modules imported from {venv}; course home {data.repo_root()}")
 EOF
@@ -127,10 +127,10 @@ source, target, venv = sys.argv[1:]
 nb = nbformat.read(source, as_version=4)
 nb.cells.append(nbformat.v4.new_code_cell(
     "import sys, os, tutorial_utils\n"
-    "from tutorial_utils.plotting import IMGS_DIR\n"
+    "from tutorial_utils.data import repo_root\n"
     f"assert os.path.realpath(sys.prefix) == os.path.realpath({venv!r}), sys.prefix\n"
     "assert os.path.realpath(tutorial_utils.__file__).startswith(os.path.realpath(sys.prefix) + os.sep), tutorial_utils.__file__\n"
-    "assert str(IMGS_DIR) == os.path.join(os.path.dirname(os.getcwd()), 'imgs'), IMGS_DIR\n"
+    "assert str(repo_root()) == os.path.dirname(os.getcwd()), repo_root()\n"
     "print('WHEEL-CHECK: kernel imported', tutorial_utils.__file__)"
 ))
 nbformat.write(nb, target)

@@ -7,7 +7,6 @@ what is allowed; so every setting is checked here, against each pruner's own lis
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import optuna
@@ -59,8 +58,3 @@ def make_pruner(name: str, n_epochs: int | None = None, **settings: Any) -> optu
         return optuna.pruners.NopPruner()
     except (TypeError, ValueError) as exc:
         raise PrunerConfigError(f"pruner {key!r} rejects the settings {dict(settings)}: {exc}") from None
-
-
-def pruner_settings(name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The full settings a pruner runs with (defaults filled in), for a study's record."""
-    return {**SETTINGS.get(str(name).lower(), {}), **settings}

@@ -26,11 +26,7 @@ from datetime import datetime
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from .storage import (  # noqa: F401 - re-exported: the names notebook 10 and its tests use
-    StorageError,
-    make_storage,
-    masked,
-)
+from .storage import make_storage
 
 WORKER_ATTR = "worker"  # the trial user attr in which notebook 10's worker.py writes "host:pid"
 

@@ -206,7 +206,3 @@ def _open_rdb_storage(url: str, attempts: int = 4, **kwargs) -> RDBStorage:
                 raise StorageError(explain_storage_error(url, exc)) from None
             time.sleep(0.2 * (attempt + 1))
     raise AssertionError("unreachable")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Toy objectives: cheap, but each with the cost profile that decides threads vs processes.

@@ -8,12 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..data import repo_root
-
-# The course home's imgs/: the checkout's, $HPO_COURSE_HOME/imgs, or (wheel install) the working directory's
-# at import time; see tutorial_utils.data.repo_root.
-IMGS_DIR = repo_root() / "imgs"
-
 
 @contextmanager
 def optuna_style_kept() -> Iterator[None]:
