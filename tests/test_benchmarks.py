@@ -21,7 +21,7 @@ from tutorial_utils.prepare import prepare_faces
 from tutorial_utils.training import multi_head_loss
 
 sys.path.insert(0, str(REPO))  # benchmarks/ is a folder of the checkout, not part of the installed package
-from benchmarks import bench_study  # noqa: E402
+from benchmarks import bench_epoch, bench_study  # noqa: E402
 from benchmarks.bench_epoch import (  # noqa: E402
     ClassicFaceDataset,
     ClassicFrameDataset,
@@ -78,6 +78,28 @@ def test_quick_epoch_table_compares_classic_ours_and_limits(quick_run):
 
 
 @pytest.mark.slow
+def test_quick_epoch_columns_agree_with_each_other(quick_run):
+    """The derived columns are what their own table says: GFLOP/s x seconds = the epoch's GFLOP, and "x the
+    limit" is the pipeline's time over the limit row's time; each median lies inside its own min-max."""
+    _, out = quick_run
+    table = pd.read_csv(out / "epoch.csv").set_index("pipeline")
+    measured = table[~table.index.str.startswith("limit")]
+    np.testing.assert_allclose(measured["gflops"] * measured["epoch_s_median"], measured["epoch_gflop"], rtol=1e-9)
+    step_limit_s = table.loc[bench_epoch.LIMIT_STEP, "epoch_s_min"]
+    peak_limit_s = table.loc[bench_epoch.LIMIT_PEAK, "epoch_s_min"]
+    np.testing.assert_allclose(measured["x_limit_step_shapes"], measured["epoch_s_median"] / step_limit_s, rtol=1e-9)
+    np.testing.assert_allclose(measured["x_limit_peak"], measured["epoch_s_median"] / peak_limit_s, rtol=1e-9)
+    assert table.loc[bench_epoch.LIMIT_STEP, "x_limit_step_shapes"] == pytest.approx(1.0)
+    assert table.loc[bench_epoch.LIMIT_PEAK, "x_limit_peak"] == pytest.approx(1.0)
+    # The peak is the fastest matmul rate measured: no limit row is faster than the peak's time.
+    assert (table.loc[table.index.str.startswith("limit"), "epoch_s_min"] >= peak_limit_s * (1 - 1e-9)).all()
+    for stem in ("epoch_s", "speedup"):
+        rows = table.dropna(subset=[f"{stem}_median"])
+        assert (rows[f"{stem}_min"] <= rows[f"{stem}_median"]).all() and (rows[f"{stem}_median"] <= rows[f"{stem}_max"]).all(), stem
+    assert measured.loc[bench_epoch.OURS, ["speedup_min", "speedup_max"]].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.slow
 def test_quick_threads_table_has_every_setting(quick_run):
     _, out = quick_run
     table = pd.read_csv(out / "threads.csv")
@@ -85,6 +107,9 @@ def test_quick_threads_table_has_every_setting(quick_run):
     assert list(table["threads"][:2]) == [1, 2]
     assert (table["epoch_wall_s_median"] > 0).all()
     assert table.loc[0, "speedup_vs_1_thread_median"] == pytest.approx(1.0)
+    assert (table["epoch_wall_s_min"] <= table["epoch_wall_s_median"]).all()
+    assert (table["epoch_wall_s_median"] <= table["epoch_wall_s_max"]).all()
+    assert (table["epochs_timed"] % table["processes"] == 0).all()  # every process timed the same epochs
 
 
 @pytest.mark.slow
@@ -97,6 +122,14 @@ def test_quick_sampler_overhead_covers_samplers_and_history_sizes(quick_run):
     # A GP surrogate costs more to fit than drawing at random: the ordering learners are told about.
     by = table.groupby("sampler")["choose_cpu_s_median"].median()
     assert by["GP"] > by["Random"] and by["Skopt GP"] > by["Random"]
+    # The share of a trial is computed from the table's own columns: choose time over epochs x epoch time.
+    np.testing.assert_allclose(table["typical_trial_cpu_s"], table["typical_epochs"] * table["epoch_cpu_s"], rtol=1e-9)
+    np.testing.assert_allclose(
+        table["share_of_trial_pct"], 100 * table["choose_cpu_s_median"] / table["typical_trial_cpu_s"], rtol=1e-9
+    )
+    np.testing.assert_allclose(table["epochs_equivalent"], table["choose_cpu_s_median"] / table["epoch_cpu_s"], rtol=1e-9)
+    assert (table["choose_cpu_s_min"] <= table["choose_cpu_s_median"]).all()
+    assert (table["choose_cpu_s_median"] <= table["choose_cpu_s_max"]).all()
 
 
 @pytest.mark.slow
@@ -179,6 +212,61 @@ def test_report_turns_the_recorded_csvs_into_markdown_tables(quick_run):
         assert f"### {title}" in text
     assert "| ours: device-resident train_epoch |" in text
     assert "epoch: ours >= 5x faster than" in text  # the targets table judges the recorded ratio
+
+
+def test_report_verdicts_and_cells_on_hand_made_results(tmp_path):
+    """Known answers: the targets' verdicts judge the unrounded ratio of the latest run, and the cells read
+    'median (min–max)'."""
+    from benchmarks.report import targets_table, threads_table
+
+    pd.DataFrame(
+        {
+            "method": ["naive: per-row split", "ours: cold vectorised parse", "ours: cached reload"],
+            "speedup_vs_naive": [1.0, 7.96, 40.0],
+            "wall_s_median": [20.0, 2.51, 0.62],
+        }
+    ).to_csv(tmp_path / "data_load.csv", index=False)
+    classic, frame_rows = "classic: Dataset+DataLoader", "classic: DataFrame rows"
+    pd.DataFrame(
+        {
+            "date_utc": ["2026-01-01 10:00"] * 2 + ["2026-02-01 10:00"] * 3,  # an older run, then the latest
+            "pipeline": [classic, bench_epoch.OURS, classic, frame_rows, bench_epoch.OURS],
+            "clock": "cpu",
+            "speedup_median": [2.0, 1.0, 6.34, 4.96, 1.0],
+            "speedup_min": [1.5, 1.0, 5.5, 4.1, 1.0],
+            "speedup_max": [2.5, 1.0, 7.3, 5.8, 1.0],
+        }
+    ).to_csv(tmp_path / "epoch.csv", index=False)
+    lines = targets_table(tmp_path).splitlines()
+    assert lines[2:] == [
+        "| data: cold parse >= 5x faster than per-row split | 8.0x (wall, median) | yes |",
+        "| data: cached reload <= 0.5 s | 0.620 s (wall, median) | **no** |",
+        f"| epoch: ours >= 5x faster than '{classic}' | 6.3x (cpu time; 5.5–7.3x) | yes |",
+        f"| epoch: ours >= 5x faster than '{frame_rows}' | 5.0x (cpu time; 4.1–5.8x) | **no** |",  # 4.96 < 5
+    ]
+    assert targets_table(tmp_path / "nothing") == "_Nothing recorded yet._"
+
+    threads = pd.DataFrame(
+        {
+            "setting": ["1", "2"],
+            "threads": [1, 2],
+            "epoch_wall_s_median": [2.5, 1.6],
+            "epoch_wall_s_min": [2.4, 1.5],
+            "epoch_wall_s_max": [2.7, 1.75],
+            "epoch_cpu_s_median": [2.5, 3.1],
+            "speedup_vs_1_thread_median": [1.0, 1.56],
+            "speedup_vs_1_thread_min": [1.0, 1.5],
+            "speedup_vs_1_thread_max": [1.0, 1.7],
+            "epochs_timed": [6, 6],
+            "processes": [2, 2],
+            "n_train": [400, 400],
+            "data": ["synthetic", "synthetic"],
+        }
+    )
+    rows = threads_table(threads).splitlines()
+    assert rows[2] == "| 1 | 1 | 2.5 (2.4–2.7) | 2.5 | 1 (1–1)x | 2 x 3 |"
+    assert rows[3] == "| 2 | 2 | 1.6 (1.5–1.75) | 3.1 | 1.6 (1.5–1.7)x | 2 x 3 |"
+    assert rows[5].startswith("400 training rows of synthetic.")
 
 
 def test_runner_appends_runs_and_the_report_shows_the_latest(tmp_path, capsys):

@@ -26,30 +26,54 @@ def _runs(seed: int, n_runs: int = 7, n_trials: int = 30):
     return [rng.normal(size=n_trials) for _ in range(n_runs)]
 
 
-def test_summary_iqr_is_median_and_quartiles_of_the_cumulative_minima():
-    runs = _runs(0)
-    s = search.summarize_best_so_far(runs, direction="minimize", band="iqr")
-    cummins = np.array([np.minimum.accumulate(r) for r in runs])
-    np.testing.assert_array_equal(s.x, np.arange(1, 31))
-    np.testing.assert_allclose(s.curves, cummins)
-    np.testing.assert_allclose(s.center, np.median(cummins, axis=0))
-    np.testing.assert_allclose(s.low, np.quantile(cummins, 0.25, axis=0))
-    np.testing.assert_allclose(s.high, np.quantile(cummins, 0.75, axis=0))
-    np.testing.assert_allclose(s.final, [r.min() for r in runs])
-    assert np.all(np.diff(s.center) <= 0)
+# Three runs of four trials, minimising. Their best-so-far curves, worked out by hand:
+#   [4, 2, 3, 1] -> [4, 2, 2, 1];  [3, 5, 1, 2] -> [3, 3, 1, 1];  [6, 4, 4, 0] -> [6, 4, 4, 0]
+# Per trial the sorted values are [3, 4, 6], [2, 3, 4], [1, 2, 4], [0, 1, 1]: the median is the middle one, and
+# the 25 % / 75 % quantiles of three sorted values a <= b <= c are (a + b) / 2 and (b + c) / 2 (linear rule).
+MIN_RUNS = [[4.0, 2.0, 3.0, 1.0], [3.0, 5.0, 1.0, 2.0], [6.0, 4.0, 4.0, 0.0]]
+MIN_CURVES = [[4.0, 2.0, 2.0, 1.0], [3.0, 3.0, 1.0, 1.0], [6.0, 4.0, 4.0, 0.0]]
+MIN_MEDIAN = [4.0, 3.0, 2.0, 1.0]
+MIN_Q25 = [3.5, 2.5, 1.5, 0.5]
+MIN_Q75 = [5.0, 3.5, 3.0, 1.0]
+
+
+def test_summary_iqr_is_median_and_quartiles_of_the_best_so_far_curves():
+    s = search.summarize_best_so_far(MIN_RUNS, direction="minimize", band="iqr")
+    np.testing.assert_array_equal(s.x, [1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(s.curves, MIN_CURVES)
+    np.testing.assert_array_equal(s.center, MIN_MEDIAN)
+    np.testing.assert_allclose(s.low, MIN_Q25)
+    np.testing.assert_allclose(s.high, MIN_Q75)
+    np.testing.assert_array_equal(s.final, [1.0, 1.0, 0.0])
+    assert s.band == "iqr"
 
 
 def test_summary_sd_and_minmax_for_maximisation():
-    runs = _runs(1)
-    cummaxes = np.array([np.maximum.accumulate(r) for r in runs])
+    # [1, 3, 2] -> [1, 3, 3] and [2, 2, 5] -> [2, 2, 5]: means 1.5, 2.5, 4; with two runs the (population)
+    # standard deviation is half their distance: 0.5, 0.5, 1.
+    runs = [[1.0, 3.0, 2.0], [2.0, 2.0, 5.0]]
     sd = search.summarize_best_so_far(runs, direction="maximize", band="sd")
-    np.testing.assert_allclose(sd.center, cummaxes.mean(axis=0))
-    np.testing.assert_allclose(sd.high - sd.center, cummaxes.std(axis=0))
+    np.testing.assert_array_equal(sd.curves, [[1.0, 3.0, 3.0], [2.0, 2.0, 5.0]])
+    np.testing.assert_allclose(sd.center, [1.5, 2.5, 4.0])
+    np.testing.assert_allclose(sd.low, [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(sd.high, [2.0, 3.0, 5.0])
     mm = search.summarize_best_so_far(runs, direction="maximize", band="minmax")
-    np.testing.assert_allclose(mm.low, cummaxes.min(axis=0))
-    np.testing.assert_allclose(mm.high, cummaxes.max(axis=0))
+    np.testing.assert_allclose(mm.center, [1.5, 2.5, 4.0])  # the median of two values is their mean
+    np.testing.assert_array_equal(mm.low, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(mm.high, [2.0, 3.0, 5.0])
+    np.testing.assert_array_equal(mm.final, [3.0, 5.0])
     none = search.summarize_best_so_far(runs, direction="maximize", band=None)
     assert none.low is None and none.high is None
+    np.testing.assert_allclose(none.center, [1.5, 2.5, 4.0])
+
+
+def test_summary_pruned_trials_keep_the_previous_best_and_are_left_out_before_a_first_value():
+    # [nan, 2, 1] -> [nan, 2, 1] and [3, nan, 4] -> [3, 3, 3]; the first column has one value only.
+    s = search.summarize_best_so_far([[np.nan, 2.0, 1.0], [3.0, np.nan, 4.0]], band="minmax")
+    np.testing.assert_array_equal(s.curves, [[np.nan, 2.0, 1.0], [3.0, 3.0, 3.0]])
+    np.testing.assert_array_equal(s.center, [3.0, 2.5, 2.0])
+    np.testing.assert_array_equal(s.low, [3.0, 2.0, 1.0])
+    np.testing.assert_array_equal(s.high, [3.0, 3.0, 3.0])
 
 
 def test_summary_shorter_runs_keep_their_final_best():
@@ -82,26 +106,24 @@ def test_summary_rejects_mismatched_input():
 
 
 def test_band_plot_draws_the_median_line_and_the_quartile_band_per_method():
-    curves = {"random": _runs(2), "grid": _runs(3, n_runs=4)}
+    # "grid": two runs, [5, 1] -> [5, 1] and [3, 3] -> [3, 3]: median 4, 2; quartiles 3.5, 1.5 and 4.5, 2.5.
+    curves = {"random": MIN_RUNS, "grid": [[5.0, 1.0], [3.0, 3.0]]}
     ax = search.plot_best_so_far_bands(curves, direction="minimize", band="iqr")
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert set(lines) == {"random", "grid"}
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["random", "grid"]
-    for name, runs in curves.items():
-        cummins = np.array([np.minimum.accumulate(r) for r in runs])
-        # one point per trial, plus the last value held for one more step so it is visible
-        np.testing.assert_allclose(lines[name].get_ydata()[:-1], np.median(cummins, axis=0))
-        np.testing.assert_allclose(lines[name].get_xdata(), np.arange(1, 32))
-        assert lines[name].get_ydata()[-1] == lines[name].get_ydata()[-2]
+    # One point per trial, plus the last value held for one more trial so the last step is visible.
+    np.testing.assert_array_equal(lines["random"].get_xdata(), [1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(lines["random"].get_ydata(), [4.0, 3.0, 2.0, 1.0, 1.0])
+    np.testing.assert_array_equal(lines["grid"].get_xdata(), [1, 2, 3])
+    np.testing.assert_array_equal(lines["grid"].get_ydata(), [4.0, 2.0, 2.0])
     bands = ax.collections
     assert len(bands) == 2
-    for band, runs in zip(bands, curves.values(), strict=True):
-        cummins = np.array([np.minimum.accumulate(r) for r in runs])
+    expected = {"random": {*MIN_Q25, *MIN_Q75}, "grid": {3.5, 1.5, 4.5, 2.5}}
+    for band, name in zip(bands, curves, strict=True):
         ys = band.get_paths()[0].vertices[:, 1]
-        expected = np.concatenate([np.quantile(cummins, 0.25, axis=0), np.quantile(cummins, 0.75, axis=0)])
-        assert ys.min() == pytest.approx(expected.min()) and ys.max() == pytest.approx(expected.max())
-        assert np.all(np.isin(np.round(ys, 12), np.round(expected, 12)))
-    assert "4 runs" not in ax.get_title() and "vary" in ax.get_title()
+        assert set(np.round(ys, 12)) == expected[name], name
+    assert "runs per method vary" in ax.get_title() and "median, 25-75 %" in ax.get_title()
 
 
 def test_band_plot_options_show_runs_log_scale_no_band_and_wall_time_x():

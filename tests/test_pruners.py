@@ -63,12 +63,57 @@ def test_median_counts_only_completed_trials():
     assert _pruned_at(study, [45.0] * 6) == 0
 
 
-def test_sh_and_hyperband_are_built_with_their_settings():
-    sh = make_pruner("sh", reduction_factor=3, min_resource=2)
-    assert isinstance(sh, optuna.pruners.SuccessiveHalvingPruner)
-    hb = make_pruner("hyperband", n_epochs=50)
-    assert isinstance(hb, optuna.pruners.HyperbandPruner)
-    assert isinstance(make_pruner("patient"), optuna.pruners.PatientPruner)
+def _pruned_steps(pruner, curves: list[list[float]]) -> list[int | None]:
+    """Run ``curves`` one after the other as trials of one maximising study; where each was pruned (or None)."""
+    study = optuna.create_study(direction="maximize", pruner=pruner, study_name="pruner-known-answers")
+    return [_pruned_at(study, curve) for curve in curves]
+
+
+LEADER, WORSE = [10.0] * 10, [5.0] * 10  # a constant curve is at the same value at every rung
+
+
+@pytest.mark.parametrize(
+    "settings, expected",
+    [
+        ({}, 1),  # Optuna's defaults: min_resource 1, so the first rung is step 1
+        ({"min_resource": 2, "reduction_factor": 3}, 2),  # first rung at step min_resource
+        ({"min_resource": 3}, 3),
+        ({"min_early_stopping_rate": 1}, 4),  # first rung at min_resource * reduction_factor ** 1 = 1 * 4
+        ({"min_resource": 2, "min_early_stopping_rate": 1, "reduction_factor": 2}, 4),  # 2 * 2 ** 1
+    ],
+)
+def test_successive_halving_first_rung_is_where_the_settings_put_it(settings, expected):
+    # The first trial is promoted at every rung (nothing to compete with); the worse one stops at the first rung.
+    assert _pruned_steps(make_pruner("sh", **settings), [LEADER, WORSE]) == [None, expected]
+
+
+def test_successive_halving_reduction_factor_sets_the_share_promoted():
+    # At the first rung (step 1) five trials compete: 10, 4, 3, 2 and then 9. With reduction_factor 2 the top
+    # 5 // 2 = 2 go on, so 9 (second best) is promoted and stops at the next rung (step 2: 9 < 10, the only
+    # other trial there). With 4 (the runner's default) only the top 5 // 4 = 1 goes on: 9 stops at step 1.
+    curves = [[10.0] * 4, [4.0] * 4, [3.0] * 4, [2.0] * 4, [9.0] * 4]
+    assert _pruned_steps(make_pruner("sh", reduction_factor=2), curves) == [None, 1, 1, 1, 2]
+    assert _pruned_steps(make_pruner("sh"), curves) == [None, 1, 1, 1, 1]
+
+
+def _worse_after_a_running_leader(pruner) -> int | None:
+    """A leader reports 10 at steps 0 and 1 and is still running; where a trial at 5 is stopped (or None)."""
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    leader = study.ask()
+    for step in (0, 1):
+        leader.report(10.0, step)
+        assert not leader.should_prune()
+    return _pruned_at(study, [5.0, 5.0])
+
+
+def test_hyperband_takes_its_last_step_from_the_study_epochs():
+    # n_epochs=2 with reduction factor 3 makes one bracket (floor(log3(2 / 1)) + 1 = 1), a successive-halving
+    # pruner whose first rung is step 1: the worse trial stops there, before any trial has completed.
+    assert _worse_after_a_running_leader(make_pruner("hyperband", n_epochs=2)) == 1
+    # Without n_epochs Optuna's "auto" waits for a completed trial to learn the last step: no pruning yet.
+    assert _worse_after_a_running_leader(make_pruner("hyperband")) is None
+    # min_resource moves the first rung: n_epochs=4, min_resource=2 is one bracket again, first rung at step 2.
+    assert _pruned_steps(make_pruner("hyperband", n_epochs=4, min_resource=2), [LEADER[:4], WORSE[:4]]) == [None, 2]
 
 
 @pytest.mark.parametrize(
