@@ -202,12 +202,15 @@ def batched_table(frame: pd.DataFrame) -> str:
 
 
 def lockstep_table(frame: pd.DataFrame) -> str:
-    shown = frame[["mode", "studies", "trials", "epochs_trained", "cpu_s", "wall_s", "cpu_ms_per_trial_epoch",
-                   "speedup_per_trial_epoch", "ask_s_total"]].copy()
-    for column in ("cpu_s", "wall_s", "cpu_ms_per_trial_epoch", "speedup_per_trial_epoch", "ask_s_total"):
-        shown[column] = shown[column].map(_num)
+    columns = ["mode", "studies", "trials", "epochs_trained", "cpu_s", "wall_s", "cpu_ms_per_trial_epoch",
+               "speedup_per_trial_epoch", "ask_s_total", "exposed_ask_s"]
+    shown = frame.reindex(columns=columns).dropna(axis=1, how="all").copy()  # runs before 2026-12 lack exposed_ask_s
+    for column in ("cpu_s", "wall_s", "cpu_ms_per_trial_epoch", "speedup_per_trial_epoch", "ask_s_total", "exposed_ask_s"):
+        if column in shown:
+            shown[column] = shown[column].map(_num)
     note = (f"The same studies (4 arms x seeds, MedianPruner) one by one with the plain trainer, then in lockstep "
-            f"with the batched trainer; {frame['data'].iloc[0]}.")
+            f"with the batched trainer, waiting for every ask before each epoch and with asks overlapping training; "
+            f"`exposed_ask_s`: seconds the trainer waited on asks; {frame['data'].iloc[0]}.")
     return f"{_markdown(shown)}\n\n{note} {_stamp(frame)}"
 
 

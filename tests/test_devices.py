@@ -8,7 +8,13 @@ import pytest
 import torch
 
 from tutorial_utils import batched, devices, setup
-from tutorial_utils.devices import DeviceError, device_identity, make_reproducible, resolve_device, same_device
+from tutorial_utils.devices import (
+    DeviceError,
+    device_identity,
+    make_reproducible,
+    resolve_device,
+    same_device,
+)
 
 NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 

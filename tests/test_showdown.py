@@ -142,11 +142,11 @@ def test_bad_records_name_the_file_row_and_column(tmp_path, tiny_faces):
     frame = pd.read_csv(path)
     frame.loc[1, "state"] = "DONE"
     frame.to_csv(path, index=False)
-    with pytest.raises(records.RecordsFormatError, match=r"random-seed0.csv, row 3, column 'state': 'DONE'"):
+    with pytest.raises(records.ResultsFormatError, match=r"random-seed0.csv, row 3, column 'state': 'DONE'"):
         records.read_records(path)
     frame = pd.read_csv(path).drop(columns=["valid_curve"])
     frame.to_csv(path, index=False)
-    with pytest.raises(records.RecordsFormatError, match=r"missing column\(s\) \['valid_curve'\]"):
+    with pytest.raises(records.ResultsFormatError, match=r"missing column\(s\) \['valid_curve'\]"):
         records.read_records(path)
     with pytest.raises(FileNotFoundError, match="no records"):
         records.load_records(tmp_path / "empty")

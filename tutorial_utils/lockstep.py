@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Any
 
 import optuna
@@ -73,6 +72,7 @@ class _StudyState:
 
 def _ask(state: _StudyState, per_study: int = 1) -> tuple[optuna.Trial, dict, float]:
     """Ask one trial of a study and suggest the whole space; record the sampler's phase and the ask time.
+    Returns the trial, its params and the moment the ask began (its wall time counts from there).
 
     The study's next paired start-up configurations are queued first, as many as it runs trials at once.
     """
@@ -84,7 +84,7 @@ def _ask(state: _StudyState, per_study: int = 1) -> tuple[optuna.Trial, dict, fl
     seconds = time.perf_counter() - start
     record_trial_phase(trial, state.spec.sampler)
     record_ask(trial, seconds)
-    return trial, params, seconds
+    return trial, params, start
 
 
 def run_lockstep(
@@ -97,12 +97,16 @@ def run_lockstep(
     device: Any = None,
     progress: bool = True,
     ask_threads: int = 4,
+    overlap_asks: bool = True,
     on_epoch: Callable[[int], None] | None = None,
 ) -> dict[str, optuna.Study]:
     """Run (or resume) every study of ``specs`` to its budget, their trials trained together in ``slots`` slots.
 
     ``storages`` maps a study name to its storage (URL, storage object, or None for memory). ``on_epoch(n)``
-    is called after the n-th lockstep epoch (the tests interrupt the run from it).
+    is called after the n-th lockstep epoch (the tests interrupt the run from it). With ``overlap_asks`` (the
+    default) a slot freed at the end of an epoch starts its study's next ask at once, in a thread, and the next
+    epoch trains without waiting for it; ``False`` waits for every ask before each epoch (the benchmark's
+    "before"). Each study's ``lockstep`` user attr records the seconds the trainer waited on asks.
     """
     if per_study < 1:
         raise ValueError(f"per_study must be >= 1, got {per_study}")
@@ -118,7 +122,6 @@ def run_lockstep(
     for spec in (replace(s, trainer="batched") for s in specs):
         study = prepare_study(spec, data, storages.get(spec.name))
         record_study_settings(study, spec, data)
-        study.set_user_attr("lockstep", {"slots": slots, "per_study": per_study})
         states.append(_StudyState(spec, study))
 
     total = sum(s.spec.n_trials for s in states)
@@ -131,9 +134,10 @@ def run_lockstep(
     running: dict[int, _Running] = {}
     epoch_count = 0
     pool = ThreadPoolExecutor(max_workers=max(1, ask_threads))
+    asker = _Asker(states, per_study, pool, overlap_asks)
     try:
         while True:
-            _fill(trainer, states, running, per_study, pool)
+            asker.fill(trainer, running)
             if not running:
                 break
             cpu0 = time.process_time()
@@ -158,12 +162,16 @@ def run_lockstep(
                     bar.update(1)
                     done = sum(counted_trials(s.study) >= s.spec.n_trials for s in states)
                     bar.set_postfix_str(f"running={len(running)} studies done={done}/{len(states)}")
+            asker.ask_ahead(trainer, running)  # these asks run while the next epoch trains
             epoch_count += 1
             if on_epoch is not None:
                 on_epoch(epoch_count)
     finally:
+        asker.abandon()
         pool.shutdown(wait=True)
         for state in states:
+            state.study.set_user_attr("lockstep", {"slots": slots, "per_study": per_study, "overlap_asks": overlap_asks,
+                                                   "exposed_ask_s": asker.exposed_s})
             state.study.set_user_attr("wall_time_s", float(state.study.user_attrs.get("wall_time_s", 0.0))
                                       + time.perf_counter() - state.wall_start)
             state.study.set_user_attr("cpu_time_s", float(state.study.user_attrs.get("cpu_time_s", 0.0)) + state.cpu_s)
@@ -173,28 +181,66 @@ def run_lockstep(
 
 
 def _may_start(state: _StudyState, per_study: int) -> bool:
+    """Whether a study may start another trial: below its trials at once, and its budget not yet handed out."""
     if state.running >= per_study:
         return False
     return counted_trials(state.study) + state.running < state.spec.n_trials
 
 
-def _fill(trainer: BatchedTrainer, states: list[_StudyState], running: dict[int, _Running], per_study: int,
-          pool: ThreadPoolExecutor) -> None:
-    """Give every free slot a new trial, round-robin over the studies that may start one; asks in threads."""
-    free = [k for k in range(trainer.n_slots) if k not in running]
-    while free:
-        wanted: list[_StudyState] = []
-        for state in states:  # at most one new trial per study per round keeps the studies level
-            if len(wanted) < len(free) and _may_start(state, per_study):
-                wanted.append(state)
-                state.running += 1
-        if not wanted:
-            return
-        asked = list(pool.map(partial(_ask, per_study=per_study), wanted))
-        for state, (trial, params, _) in zip(wanted, asked, strict=True):
+class _Asker:
+    """The asks of a lockstep run, in threads, placed in free slots as they finish.
+
+    Round-robin over the studies that may start a trial (so the studies stay level). With ``overlap``, asks
+    run while the trainer trains: a slot freed at the end of an epoch trains on without waiting, and studies
+    that have no trial in a slot are asked ahead (up to one trial per slot), so a freed slot usually finds a
+    trial ready. Each study stays sequential: its next trial is asked only after its previous one ended.
+    ``exposed_s`` counts the seconds the trainer waited on asks: before every epoch that starts a trial when
+    ``overlap`` is off, and with it on only when no slot had a trial left to train.
+    """
+
+    def __init__(self, states: list[_StudyState], per_study: int, pool: ThreadPoolExecutor, overlap: bool) -> None:
+        self.states, self.per_study, self.pool, self.overlap = states, per_study, pool, overlap
+        self.pending: list[tuple[_StudyState, Future]] = []
+        self.exposed_s = 0.0
+        self._next = 0
+
+    def ask_ahead(self, trainer: BatchedTrainer, running: dict[int, _Running]) -> None:
+        """Start asks until there is one per free slot (plus one per slot ahead, when overlapping) or no study
+        may start another trial."""
+        wanted = trainer.n_slots - len(running) + (trainer.n_slots if self.overlap else 0)
+        idle = 0
+        while len(self.pending) < wanted and idle < len(self.states):
+            state = self.states[self._next % len(self.states)]
+            self._next += 1
+            if _may_start(state, self.per_study):
+                state.running += 1  # reserved now, so the same study is not asked twice for one trial
+                self.pending.append((state, self.pool.submit(_ask, state, self.per_study)))
+                idle = 0
+            else:
+                idle += 1
+
+    def fill(self, trainer: BatchedTrainer, running: dict[int, _Running]) -> None:
+        """Put finished asks, oldest first, in the free slots; wait for them first when nothing else would
+        train (or always, without overlap)."""
+        self.ask_ahead(trainer, running)
+        free = [k for k in range(trainer.n_slots) if k not in running]
+        if self.pending and free and (not self.overlap or not running):
+            start = time.perf_counter()
+            wait([future for _, future in self.pending[: len(free)]])
+            self.exposed_s += time.perf_counter() - start
+        for state, future in [item for item in self.pending if item[1].done()][: len(free)]:
+            self.pending.remove((state, future))
+            trial, params, started = future.result()
             k = free.pop(0)
             trainer.set_slot(k, params, config_seed(params, state.spec.seed))
-            running[k] = _Running(state.study, state.spec, trial, params)
+            running[k] = _Running(state.study, state.spec, trial, params, started=started)
+
+    def abandon(self) -> None:
+        """Stop asking (an interrupted or finished run). An ask already running still creates its trial; that one
+        stays RUNNING in storage, like a trial in a slot, and a resume marks both FAIL (prepare_study)."""
+        for _, future in self.pending:
+            future.cancel()
+        self.pending.clear()
 
 
 def _end(trainer: BatchedTrainer, states: list[_StudyState], running: dict[int, _Running], k: int,

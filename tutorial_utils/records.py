@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
-from optuna.trial import TrialState
 
 from . import curves
 from .data import COURSE_HOME_ENV, repo_root
 from .machine import machine_label
+from .results import STATES, ResultsFormatError, trials_frame
 
 # The committed records, found as data/ is (data.repo_root: $HPO_COURSE_HOME, the checkout holding this
 # package, or for a wheel install the working directory or its parent).
@@ -34,11 +34,6 @@ TRIAL_COLUMNS = (
     "cpu_time_s", "seconds", "datetime_start", "params", "valid_curve",
 )
 COLUMNS = STUDY_COLUMNS + TRIAL_COLUMNS
-STATES = tuple(state.name for state in TrialState)
-
-
-class RecordsFormatError(ValueError):
-    """A records file that is not what :func:`write_records` writes (names the file, row and column)."""
 
 
 def _curve_text(trial: optuna.trial.FrozenTrial) -> str:
@@ -46,8 +41,17 @@ def _curve_text(trial: optuna.trial.FrozenTrial) -> str:
     return " ".join(f"{trial.intermediate_values[s]:.3f}" for s in steps)
 
 
+def _attr(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A user attr's column of ``results.trials_frame`` (missing when no trial has it: all empty)."""
+    return frame.get(f"user_attrs_{name}", pd.Series(None, index=frame.index, dtype=object))
+
+
 def trial_records(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial of ``study`` (all states), with the study's settings on every row."""
+    """One row per trial of ``study`` (all states), with the study's settings on every row.
+
+    Built on :func:`tutorial_utils.results.trials_frame`, the exporter's one row per trial, keeping the
+    columns a comparison needs and adding the validation curve and the params as JSON text (one column).
+    """
     attrs = study.user_attrs
     machine = attrs.get("machine", {})
     settings = {
@@ -66,31 +70,27 @@ def trial_records(study: optuna.Study) -> pd.DataFrame:
         "study_wall_time_s": attrs.get("wall_time_s"),
         "machine": machine_label(machine) if machine else "",
     }
-    rows = []
-    for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
-        seconds = (
-            (t.datetime_complete - t.datetime_start).total_seconds()
-            if t.datetime_start is not None and t.datetime_complete is not None
-            else None
-        )
-        rows.append(
-            {
-                **settings,
-                "number": t.number,
-                "state": t.state.name,
-                "value": t.value if t.state == TrialState.COMPLETE else None,
-                "test_age_accuracy": t.user_attrs.get("test_age_accuracy"),
-                "sampler_phase": t.user_attrs.get("sampler_phase"),
-                "model_trials": t.user_attrs.get("model_trials"),
-                "epochs_trained": t.user_attrs.get("epochs_trained", len(t.intermediate_values)),
-                "cpu_time_s": t.user_attrs.get("cpu_time_s"),
-                "seconds": seconds,
-                "datetime_start": t.datetime_start.isoformat(timespec="seconds") if t.datetime_start else None,
-                "params": json.dumps(t.params, sort_keys=True),
-                "valid_curve": _curve_text(t),
-            }
-        )
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+    if not trials:
+        return pd.DataFrame(columns=list(COLUMNS))
+    frame = trials_frame(study).set_index("number").loc[[t.number for t in trials]].reset_index()
+    rows = pd.DataFrame({
+        "number": frame["number"],
+        "state": frame["state"],
+        "value": frame["value"].where(frame["state"] == "COMPLETE"),
+        "test_age_accuracy": _attr(frame, "test_age_accuracy"),
+        "sampler_phase": _attr(frame, "sampler_phase"),
+        "model_trials": _attr(frame, "model_trials"),
+        "epochs_trained": _attr(frame, "epochs_trained").fillna(
+            pd.Series([len(t.intermediate_values) for t in trials], index=frame.index)
+        ),
+        "cpu_time_s": _attr(frame, "cpu_time_s"),
+        "seconds": frame["duration_s"],
+        "datetime_start": frame["datetime_start"].dt.strftime("%Y-%m-%dT%H:%M:%S"),
+        "params": [json.dumps(t.params, sort_keys=True) for t in trials],
+        "valid_curve": [_curve_text(t) for t in trials],
+    })
+    return rows.assign(**settings)[list(COLUMNS)]
 
 
 def write_records(study: optuna.Study, folder: str | os.PathLike = SHOWDOWN_RECORDS) -> Path:
@@ -110,14 +110,14 @@ def read_records(path: str | os.PathLike) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype={"valid_curve": str, "params": str})
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise RecordsFormatError(f"{path}: not a records CSV ({exc}); regenerate it with write_records") from None
+        raise ResultsFormatError(f"{path}: not a records CSV ({exc}); regenerate it with write_records") from None
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
-        raise RecordsFormatError(f"{path}: missing column(s) {missing}; expected the columns of write_records")
+        raise ResultsFormatError(f"{path}: missing column(s) {missing}; expected the columns of write_records")
     bad = ~frame["state"].isin(STATES)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise RecordsFormatError(
+        raise ResultsFormatError(
             f"{path}, row {row + 2}, column 'state': {frame['state'].iloc[row]!r} is not one of {', '.join(STATES)}"
         )
     for column in ("value", "test_age_accuracy", "cpu_time_s"):
@@ -125,7 +125,7 @@ def read_records(path: str | os.PathLike) -> pd.DataFrame:
         wrong = numbers.isna() & frame[column].notna()
         if wrong.any():
             row = int(np.flatnonzero(wrong.to_numpy())[0])
-            raise RecordsFormatError(
+            raise ResultsFormatError(
                 f"{path}, row {row + 2}, column {column!r}: {frame[column].iloc[row]!r} is not a number"
             )
         frame[column] = numbers
