@@ -109,3 +109,22 @@ def test_the_private_import_scan_finds_one(tmp_path):
         "tutorial_utils.plotting.search:3: from ..toys import _hidden",
         "tutorial_utils.plotting.search:9: from tutorial_utils.toys import _np",
     ]
+
+
+def test_the_layers_point_one_way():
+    """Runner below exporter, model below data, one device resolver, one recorder (issue 26)."""
+    edges = graph()
+    # The runner writes study and trial attrs through recording; the exporter reads them: no runner -> exporter.
+    assert "tutorial_utils.results" not in edges["tutorial_utils.studies"]
+    assert "tutorial_utils.recording" in edges["tutorial_utils.studies"] & edges["tutorial_utils.results"]
+    assert {"tutorial_utils.recording"} <= edges["tutorial_utils.training"] & edges["tutorial_utils.lockstep"]
+    # The per-trial records are built on the exporter's frame, not a second reader of the storage.
+    assert "tutorial_utils.results" in edges["tutorial_utils.records"]
+    # The network's heads live with the network: models needs nothing of the data preparation.
+    assert "tutorial_utils.prepare" not in edges["tutorial_utils.models"]
+    # One device resolver: setup, the CLI, the batched trainer and the runner all go through devices.
+    for user in ("setup", "cli", "batched", "studies"):
+        assert "tutorial_utils.devices" in edges[f"tutorial_utils.{user}"], user
+    assert edges["tutorial_utils.devices"] == set()  # the bottom layer
+    # The maintainer's notebook stamping is not in the package.
+    assert "tutorial_utils.colab" not in MODULES
