@@ -121,6 +121,7 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> Iterator[None]:
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import optuna
 
+    from .devices import make_reproducible
     from .prepare import load_study_data
     from .setup import configure_torch_threads
     from .studies import (
@@ -147,6 +148,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print("Note: no --storage given, the study lives in memory and is lost at exit.")
 
         device = _checked_device(args.device)
+        make_reproducible(device)  # on CUDA, deterministic kernels: a resumed study retrains its trials alike
         configure_torch_threads(args.threads)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         data = load_study_data(
