@@ -78,7 +78,8 @@ def load_error(path: Path, **kwargs) -> str:
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Read ~2 rows per block, so multi-block bookkeeping (row numbers, offsets) is exercised."""
-    monkeypatch.setattr(face_csv, "READ_BYTES", 2048)
+    monkeypatch.setattr(face_csv, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(face_csv, "PIXEL_ROWS", 2)
 
 
 # ----------------------------------------------------------------------------------------------- exact values
@@ -112,10 +113,10 @@ def test_every_pixel_value_0_to_255_round_trips(tmp_path):
 
 @pytest.mark.parametrize(
     "variant",
-    ["crlf", "quoted", "column_order", "extra_column", "space_in_name", "leading_zeros", "no_final_newline", "zip"],
+    ["crlf", "quoted", "column_order", "extra_column", "space_in_name", "leading_zeros", "no_final_newline", "zip", "bom"],
 )
 def test_other_valid_layouts_give_the_same_values(tmp_path, variant):
-    """Valid files the fast path does not expect still load, with the same numbers (via pandas if need be)."""
+    """Valid files in other layouts load with the same numbers (leading zeros via the row-by-row parse)."""
     frame = make_synthetic_faces(6, seed=5)
     expected = naive_parse(frame)
     path = tmp_path / "faces.csv"
@@ -139,6 +140,8 @@ def test_other_valid_layouts_give_the_same_values(tmp_path, variant):
     elif variant == "no_final_newline":
         frame.to_csv(path, index=False)
         path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    elif variant == "bom":
+        frame.to_csv(path, index=False, encoding="utf-8-sig")
     elif variant == "zip":
         frame.to_csv(tmp_path / "age_gender.csv", index=False)
         path = tmp_path / "archive.zip"
@@ -363,7 +366,7 @@ def test_synthetic_faces_come_as_arrays_without_a_text_round_trip(monkeypatch):
         raise AssertionError("synthetic faces went through pixel text")
 
     monkeypatch.setattr(synthetic_mod, "pixels_to_strings", no_text)
-    monkeypatch.setattr(face_csv, "parse_pixel_texts", no_text)
+    monkeypatch.setattr(face_csv, "parse_pixel_block", no_text)
     faces = data_mod.synthetic_faces(40, seed=6, use_cache=False)
     assert faces.is_synthetic and faces.source == "synthetic(n=40, seed=6)"
     assert faces.images.shape == (40, 48, 48) and faces.images.dtype == np.uint8
@@ -513,20 +516,132 @@ def test_real_file_sample_rows_equal_a_naive_parse(real_data_path):
         np.testing.assert_array_equal(faces.images[i].ravel(), np.array(pixels.split(), dtype=np.uint8))
 
 
-@pytest.mark.parametrize("variant", ["plain", "crlf", "space_in_name"])
-def test_standard_layout_takes_the_fast_path(tmp_path, monkeypatch, small_blocks, variant):
-    """The fast reader must handle the real file's layout itself; pandas is only for unusual valid files."""
+@pytest.mark.parametrize("variant", ["plain", "crlf", "space_in_name", "quoted", "column_order", "extra_column"])
+def test_usual_layouts_take_the_vectorised_path(tmp_path, monkeypatch, small_blocks, variant):
+    """The real file's layout and pandas' usual re-exports must not fall back to the slow row-by-row parse."""
 
-    def no_pandas(*_args, **_kwargs):
-        raise AssertionError("the standard layout fell back to the pandas reader")
+    def no_row_check(*_args, **_kwargs):
+        raise AssertionError("a valid file in a usual layout fell back to the row-by-row parse")
 
-    monkeypatch.setattr(face_csv, "read_face_table", no_pandas)
+    monkeypatch.setattr(face_csv, "row_problem", no_row_check)
     frame = make_synthetic_faces(8, seed=14)
+    expected = naive_parse(frame)
     if variant == "space_in_name":
-        frame.loc[5, "img_name"] = "20170116220224657 .jpg.chip.jpg"
+        frame.loc[5, "img_name"] = expected["img_name"][5] = "20170116220224657 .jpg.chip.jpg"
+    elif variant == "column_order":
+        frame = frame[["pixels", "img_name", "gender", "age", "ethnicity"]]
+    elif variant == "extra_column":
+        frame = frame.assign(note="x")
     path = tmp_path / "faces.csv.gz"
-    frame.to_csv(path, index=False, lineterminator="\r\n" if variant == "crlf" else "\n")
-    assert_matches(load_age_gender(path, use_cache=False), naive_parse(frame))
+    frame.to_csv(
+        path,
+        index=False,
+        lineterminator="\r\n" if variant == "crlf" else "\n",
+        quoting=csv.QUOTE_ALL if variant == "quoted" else csv.QUOTE_MINIMAL,
+    )
+    assert_matches(load_age_gender(path, use_cache=False), expected)
+
+
+def test_pixel_block_known_answers():
+    """The vectorised parse on hand-made rows: exact values, and None for everything outside its simple form."""
+    row = np.arange(N_PIXELS) % 256
+    text = " ".join(map(str, row))
+    out = face_csv.parse_pixel_block([text, " ".join(map(str, row[::-1]))])
+    assert out.dtype == np.uint8 and out.shape == (2, N_PIXELS)
+    assert out[0, :12].tolist() == list(range(12)) and out[0, 255] == 255 and out[0, 256] == 0
+    np.testing.assert_array_equal(out[1], row[::-1])
+    assert face_csv.parse_pixel_block([]) is not None and face_csv.parse_pixel_block([]).shape == (0, N_PIXELS)
+    tokens = text.split(" ")
+    assert face_csv.parse_pixel_block([" ".join(["007", "09", *tokens[2:]])])[0, :3].tolist() == [7, 9, 2]
+    not_simple = {
+        "leading zeros, four digits": ["0007", *tokens[1:]],
+        "four digits": ["1000", *tokens[1:]],
+        "256": ["256", *tokens[1:]],
+        "negative": ["-1", *tokens[1:]],
+        "tab": ["\t".join(tokens[:2]), *tokens[2:]],
+        "double space": [tokens[0] + " ", *tokens[1:]],
+        "one short": tokens[:-1],
+        "one extra": [*tokens, "1"],
+        "letter": ["1a", *tokens[1:]],
+    }
+    for what, values in not_simple.items():
+        assert face_csv.parse_pixel_block([text, " ".join(values)]) is None, what
+    # A row one value short next to a row one value long: the total is right, the row ends are not.
+    assert face_csv.parse_pixel_block([" ".join(tokens[:-1]), " ".join([*tokens, "9"])]) is None
+
+
+def test_pixel_strings_outside_the_simple_form_are_still_exact():
+    rng = np.random.default_rng(1)
+    rows = rng.integers(0, 256, size=(3, N_PIXELS))
+    texts = ["\t".join(map(str, rows[0])), " ".join(f"{v:03d}" for v in rows[1]), "  " + "   ".join(map(str, rows[2]))]
+    np.testing.assert_array_equal(parse_pixel_strings(texts), rows)
+    with pytest.raises(DataFormatError, match=r"<pixels>: row 2 \(line 3\), column 'pixels': value 5 is 300"):
+        parse_pixel_strings([texts[0], " ".join(["1"] * 4 + ["300"] + ["1"] * 2299)])
+
+
+def test_read_face_table_gives_the_text_of_the_file(tmp_path):
+    path = tmp_path / "faces.csv.gz"
+    frame = write_faces(path, n=5, seed=16)
+    table = read_face_table(path)
+    assert list(table.columns) == list(frame.columns) and len(table) == 5
+    assert table["age"].tolist() == [str(v) for v in frame["age"]] and table["pixels"].tolist() == frame["pixels"].tolist()
+
+
+@pytest.mark.parametrize("row", [1, 4])
+def test_stray_comma_names_the_row(tmp_path, row):
+    path = tmp_path / "comma.csv"
+    write_faces(path, n=6)
+    lines = path.read_text().splitlines(keepends=True)
+    age, ethnicity, gender, name, pixels = lines[row].split(",")
+    lines[row] = ",".join([age, ethnicity, gender, "2017,0.jpg", pixels])
+    path.write_text("".join(lines))
+    message = load_error(path)
+    assert f"comma.csv: row {row} (line {row + 1}), column '(whole row)'" in message and "stray comma" in message
+    if row > 1:
+        assert "the line has 6 comma-separated fields, expected 5" in message
+
+
+@pytest.mark.parametrize(("keep", "column", "count"), [(4, "pixels", 4), (3, "img_name", 3)])
+def test_short_line_says_how_many_fields_it_has(tmp_path, keep, column, count):
+    path = tmp_path / "short_line.csv.gz"
+    write_faces(path, n=6)
+    with gzip.open(path, "rt") as f:
+        lines = f.read().splitlines(keepends=True)
+    lines[3] = ",".join(lines[3].split(",")[:keep]) + "\n"
+    with gzip.open(path, "wt") as f:
+        f.write("".join(lines))
+    message = load_error(path)
+    assert f"short_line.csv.gz: row 3 (line 4), column '{column}'" in message
+    assert f"the line has only {count} of the 5 comma-separated fields" in message and "cut short" in message
+
+
+def test_damaged_gzip_is_reported_as_damaged(tmp_path):
+    path = tmp_path / "damaged.csv.gz"
+    write_faces(path, n=30)
+    raw = bytearray(path.read_bytes())
+    middle = len(raw) // 2
+    raw[middle : middle + 64] = bytes(64)
+    path.write_bytes(bytes(raw))
+    message = load_error(path)
+    assert "damaged.csv.gz" in message and "damaged" in message and "Download it again" in message
+    assert not [t for t in threading.enumerate() if t.name == "face-csv-reader"]
+
+
+def test_unclosed_quote_is_not_a_valid_csv(tmp_path):
+    path = tmp_path / "quote.csv"
+    write_faces(path, n=3)
+    path.write_text(path.read_text() + '30,0,1,"unclosed.jpg,1 2 3\n')
+    message = load_error(path)
+    assert "quote.csv: not a valid CSV" in message
+
+
+def test_zip_without_the_face_csv_lists_what_it_holds(tmp_path):
+    path = tmp_path / "other.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.csv", "x\n1\n")
+        archive.writestr("b.csv", "y\n2\n")
+    message = load_error(path)
+    assert "other.zip: the zip should hold age_gender.csv; its .csv files: a.csv, b.csv" in message
 
 
 @pytest.mark.parametrize(
