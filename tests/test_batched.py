@@ -96,6 +96,63 @@ def test_initial_weights_are_the_plain_models_and_the_callers_rng_is_untouched()
         assert torch.equal(value, reference[key]), key
 
 
+def test_set_slot_and_to_model_leave_the_callers_cpu_rng_as_it_was():
+    torch.manual_seed(321)
+    torch.rand(5)  # a state no seed gives directly
+    before = torch.get_rng_state()
+    trainer = BatchedTrainer(3, N_FEATURES)
+    trainer.set_slot(2, CASES["MADGRAD"], seed=6)
+    assert torch.equal(torch.get_rng_state(), before), "set_slot moved the caller's CPU generator"
+    trainer.to_model(2)
+    assert torch.equal(torch.get_rng_state(), before), "to_model moved the caller's CPU generator"
+
+
+def test_set_slot_and_to_model_leave_every_accelerator_generator_as_it_was(monkeypatch):
+    """``torch.manual_seed`` also reseeds every CUDA (MPS, XPU) generator, lazily when CUDA is not started yet,
+    and ``fork_rng(devices=[])`` restores only the CPU's. Simulated on any machine: fake accelerator generators
+    behind torch's seeding and state functions must hold the caller's state afterwards."""
+    trainer = BatchedTrainer(2, N_FEATURES)
+    state = {"cuda": "caller", "mps": "caller", "xpu": "caller"}
+
+    def setter(device_type):
+        return lambda value, *args, **kwargs: state.__setitem__(device_type, value)
+
+    for device_type in ("cuda", "xpu"):
+        module = getattr(torch, device_type)
+        monkeypatch.setattr(module, "manual_seed_all", setter(device_type))
+        monkeypatch.setattr(module, "manual_seed", setter(device_type))
+    monkeypatch.setattr(torch.mps, "manual_seed", setter("mps"))
+    # Were CUDA generators forked (fork_rng over the CUDA devices), they would be read and restored here.
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda *args, **kwargs: state["cuda"])
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda value, *args, **kwargs: state.__setitem__("cuda", value))
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: [state["cuda"]])
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", lambda values: state.__setitem__("cuda", values[0]))
+    trainer.set_slot(1, CASES["SGD"], seed=4)
+    trainer.to_model(1)
+    assert state == {"cuda": "caller", "mps": "caller", "xpu": "caller"}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_the_callers_cuda_generators_are_untouched_on_cuda(data):
+    x, y = (t.cuda() for t in data)
+    torch.cuda.init()
+    torch.manual_seed(99)
+    torch.rand(3, device="cuda")
+    cpu_before, cuda_before = torch.get_rng_state(), torch.cuda.get_rng_state_all()
+    trainer = BatchedTrainer(2, N_FEATURES, device="cuda")
+    trainer.set_slot(0, config([16, 16, 16, 16], dropout=0.2), seed=3)
+    trainer.set_slot(1, CASES["Adam"], seed=4)
+    trainer.train_epoch(x, y)
+    trainer.to_model(0)
+    assert torch.equal(torch.get_rng_state(), cpu_before)
+    cuda_after = torch.cuda.get_rng_state_all()
+    assert len(cuda_after) == len(cuda_before)
+    for device, (after, before) in enumerate(zip(cuda_after, cuda_before, strict=True)):
+        assert torch.equal(after, before), f"cuda:{device}'s generator moved"
+
+
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_padding_stays_exactly_zero_under_every_optimizer(data, name):
     x, y = data

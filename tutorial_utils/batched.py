@@ -287,8 +287,12 @@ class BatchedTrainer:
         self._check_slot(k)
         clean = check_space(params)
         seed = int(seed)
-        with torch.random.fork_rng(devices=[]):  # build the plain model without touching the caller's RNG
-            torch.manual_seed(seed)
+        # The weights a plain run draws after torch.manual_seed(seed): it builds the model on the CPU, so they come
+        # from the CPU generator alone. Only that one is reseeded here, and restored: torch.manual_seed would also
+        # reseed every CUDA (MPS, XPU) generator, lazily if CUDA is not started yet, which fork_rng(devices=[])
+        # does not restore.
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
             model = MultiHeadFCNet.from_params(clean, self.n_features)
         old = self._slots[k]
         if old is not None:
@@ -369,7 +373,7 @@ class BatchedTrainer:
         slot = self._slots[k]
         if slot is None:
             raise ValueError(f"slot {k} is empty")
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]):  # its initial weights (overwritten) draw from the CPU generator only
             model = MultiHeadFCNet.from_params(slot.params, self.n_features).to(self.device)
         views = self._block_views(self._rows["param"], slice(slot.row, slot.row + 1))
         linears = [m for m in model.body if isinstance(m, torch.nn.Linear)]
