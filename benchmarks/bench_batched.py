@@ -13,11 +13,19 @@ wall time is reported too); on a GPU the clock is wall time after a synchronize.
 
 Memory: the batched trainer's own tensors (``BatchedTrainer.memory_bytes``) and the process's peak resident
 set so far (CPU; it only grows, and K runs in increasing order) or ``torch.cuda.max_memory_allocated`` (GPU).
+
+``--backward`` (issue #26) measures instead the trainer's hand-written backward against two shorter versions
+of the same step, one epoch of each in turn on the same K configurations: ``torch.func`` (``vmap`` over the
+slots of ``grad`` of one slot's loss) and autograd over the batched forward as written (``bmm`` over
+depth-sorted prefixes, ``torch.autograd.grad``). Layout, batch order, dropout bits and optimizer updates are
+the trainer's own in all three, so only forward + backward differ; the first (untimed) epoch's losses are
+compared to the hand-written one's. Written to ``batched_backward.csv``.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import resource
 import sys
@@ -29,8 +37,9 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import torch
+from torch.func import grad, vmap
 
-from tutorial_utils.batched import BatchedTrainer, check_device
+from tutorial_utils.batched import HEAD_SLICES, WIDTH, BatchedTrainer, check_device
 from tutorial_utils.models import MultiHeadFCNet
 from tutorial_utils.studies import startup_configs
 from tutorial_utils.training import make_optimizer, train_epoch
@@ -40,6 +49,8 @@ from .common import BATCH_SIZE, IMAGE_SIDE, RESULTS_DIR, paired_ratios, stamped,
 FULL_ROWS, QUICK_ROWS = 15_000, 1_280
 FULL_KS, QUICK_KS = (1, 8, 32, 128), (1, 8)
 CSV_NAME = "batched.csv"
+BACKWARD_KS, QUICK_BACKWARD_KS = (8, 16, 32), (8,)
+BACKWARD_CSV = "batched_backward.csv"
 
 
 def synthetic_data(rows: int, device: torch.device, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,6 +106,164 @@ def time_k(
             times[name]["wall"].append((time.perf_counter() - wall) / k)
             times[name]["cpu"].append((time.process_time() - cpu) / k)
     return times, trainer
+
+
+# ------------------------------------------------------------------ the backward: hand-written or autograd
+
+
+def _batch(trainer: BatchedTrainer, idx: torch.Tensor, x: torch.Tensor, targets: torch.Tensor, bits):
+    """The step's inputs as ``BatchedTrainer._step`` makes them: (n, b, F) rows, (n, b, 12) one-hot targets and
+    the (n, b, 512) dropout scales (None without dropout)."""
+    n = trainer._n_active
+    b = len(idx) // n
+    xb, yb = x.index_select(0, idx).view(n, b, -1), targets.index_select(0, idx).view(n, b, -1)
+    masks = None
+    if bits is not None:
+        rows = trainer._rows
+        masks = (bits[:, :b].view(torch.int16) - rows["threshold"][:n]).clamp_(0, 1).mul_(rows["scale"][:n])
+    return xb, yb, masks
+
+
+def _update(trainer: BatchedTrainer, grads: dict[str, torch.Tensor]) -> None:
+    """The trainer's own optimizer step, from gradients computed elsewhere."""
+    g = trainer._views["grad"]
+    torch._foreach_copy_([g[name] for name in grads], list(grads.values()))
+    trainer._rows["step"][: trainer._n_active] += 1
+    for name, a, c, columns in trainer._groups:
+        trainer._update(name, slice(a, c), columns)
+
+
+def _used_blocks(trainer: BatchedTrainer) -> list[str]:
+    return [f"{w}{i}" for i in range(trainer._depth) for w in "Wb"] + ["WL", "bL", "WH", "bH"]
+
+
+def _slot_loss(params, x, y, masks, has_layer, depth: int, shared: int):
+    """One slot's padded network on its (b, F) batch: (mean loss, -summed loss). Layers ``shared`` and deeper
+    exist in only some slots: where ``has_layer[i]`` is False the activations pass through unchanged."""
+    h = x
+    for i in range(depth):
+        out = torch.addmm(params[f"b{i}"], h, params[f"W{i}"]).relu()
+        if masks is not None:
+            out = out * masks[:, i * WIDTH : (i + 1) * WIDTH]
+        h = out if i < shared else torch.where(has_layer[i], out, h)
+    logits = torch.addmm(params["bH"], torch.addmm(params["bL"], h, params["WL"]), params["WH"])
+    log_probs = torch.cat([torch.log_softmax(logits[:, a:c], -1) for a, c in HEAD_SLICES], -1)
+    neg_loss = (log_probs * y).sum()
+    return -neg_loss / len(x), neg_loss
+
+
+class FuncBatchedTrainer(BatchedTrainer):
+    """Forward and backward by ``torch.func``: ``vmap`` over the slots of ``grad`` of one slot's loss."""
+
+    def _step(self, idx, x, targets, bits):
+        n, depth = self._n_active, self._depth
+        xb, yb, masks = _batch(self, idx, x, targets, bits)
+        params = {name: self._views["param"][name] for name in _used_blocks(self)}
+        has_layer = torch.arange(n)[:, None] < torch.tensor(self._count[:depth])  # rows are sorted deepest first
+        shared = sum(c == n for c in self._count[:depth])
+        per_slot = grad(lambda p, x, y, m, a: _slot_loss(p, x, y, m, a, depth, shared), has_aux=True)
+        grads, neg_loss = vmap(per_slot, in_dims=(0, 0, 0, None if masks is None else 0, 0))(params, xb, yb, masks, has_layer)
+        _update(self, grads)
+        return neg_loss
+
+
+class AutogradBatchedTrainer(BatchedTrainer):
+    """The trainer's batched forward (``baddbmm`` over depth-sorted prefixes), backward by autograd."""
+
+    def _step(self, idx, x, targets, bits):
+        n, b = self._n_active, len(idx) // self._n_active
+        xb, yb, masks = _batch(self, idx, x, targets, bits)
+        p = {name: self._views["param"][name].detach().requires_grad_() for name in _used_blocks(self)}
+        h = xb
+        for i in range(self._depth):
+            c = self._count[i]  # rows 0..c-1 have layer i; rows c..n-1 pass h through
+            out = torch.baddbmm(p[f"b{i}"][:c], h[:c], p[f"W{i}"][:c]).relu()
+            if masks is not None:
+                out = out * masks[:c, :, i * WIDTH : (i + 1) * WIDTH]
+            h = out if c == n else torch.cat([out, h[c:]])
+        logits = torch.baddbmm(p["bH"], torch.baddbmm(p["bL"], h, p["WL"]), p["WH"])
+        log_probs = torch.cat([torch.log_softmax(logits[..., a:c], -1) for a, c in HEAD_SLICES], -1)
+        neg_loss = (log_probs * yb).sum((1, 2))
+        grads = torch.autograd.grad(neg_loss.sum() / -b, list(p.values()))  # slots' losses are independent
+        _update(self, dict(zip(p, grads, strict=True)))
+        return neg_loss.detach()
+
+
+def _lines(*functions) -> int:
+    """Source lines of the code a version needs for its forward + backward (docstrings and comments count)."""
+    return sum(len(inspect.getsourcelines(f)[0]) for f in functions)
+
+
+# name -> (trainer class, source lines of the code its forward + backward needs). Counted at import: inspect reads
+# the file as it is when asked, against the line numbers of the code as it was loaded.
+BACKWARDS = {
+    "hand-written": (BatchedTrainer, _lines(BatchedTrainer._step, BatchedTrainer._workspace)),
+    "torch.func": (FuncBatchedTrainer, _lines(FuncBatchedTrainer._step, _slot_loss, _batch, _update, _used_blocks)),
+    "autograd": (AutogradBatchedTrainer, _lines(AutogradBatchedTrainer._step, _batch, _update, _used_blocks)),
+}
+
+
+def run_backward(quick: bool, ks: Sequence[int] | None = None, rows: int | None = None, repeats: int | None = None) -> pd.DataFrame:
+    """One row per (K, version): CPU ms per epoch and per step, and the paired ratio to the hand-written one."""
+    ks = tuple(ks or (QUICK_BACKWARD_KS if quick else BACKWARD_KS))
+    rows = rows or (QUICK_ROWS if quick else FULL_ROWS)
+    repeats = repeats or (1 if quick else 5)
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    dev = torch.device("cpu")
+    x, y = synthetic_data(rows, dev)
+    steps = -(-rows // BATCH_SIZE)
+    out = []
+    try:
+        for k in sorted(ks):
+            load = os.getloadavg()[0]
+            configs = random_configs(k, seed=k)
+            trainers = {}
+            for name, (cls, _) in BACKWARDS.items():
+                trainers[name] = cls(k, x.shape[1], device=dev, batch_size=BATCH_SIZE)
+                for seed, params in enumerate(configs):
+                    trainers[name].set_slot(seed, params, seed)
+            first = {name: trainer.train_epoch(x, y) for name, trainer in trainers.items()}  # untimed warm-up
+            times = {name: {"wall": [], "cpu": []} for name in trainers}
+            names = list(trainers)
+            for r in range(repeats):
+                for name in names[r % len(names) :] + names[: r % len(names)]:  # rotate who goes first
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    trainers[name].train_epoch(x, y)
+                    times[name]["wall"].append(time.perf_counter() - wall)
+                    times[name]["cpu"].append(time.process_time() - cpu)
+            hand = times["hand-written"]["cpu"]
+            for name, (_, lines) in BACKWARDS.items():
+                cpu = summary(times[name]["cpu"])
+                ratio = summary(paired_ratios(times[name]["cpu"], hand))
+                diff = max(abs(first[name][s] - first["hand-written"][s]) / abs(first["hand-written"][s]) for s in first[name])
+                out.append(
+                    {
+                        "k": k,
+                        "backward": name,
+                        "cpu_ms_per_epoch": 1000 * cpu["median"],
+                        "cpu_ms_per_step": 1000 * cpu["median"] / steps,
+                        "cpu_ms_per_trial_epoch": 1000 * cpu["median"] / k,
+                        "time_vs_hand_median": ratio["median"],
+                        "time_vs_hand_min": ratio["min"],
+                        "time_vs_hand_max": ratio["max"],
+                        "wall_ms_per_epoch": 1000 * summary(times[name]["wall"])["median"],
+                        "first_epoch_loss_max_rel_diff": diff,
+                        "code_lines": lines,
+                        "repeats": cpu["n"],
+                        "clock": "cpu",
+                        "rows": rows,
+                        "steps_per_epoch": steps,
+                        "batch": BATCH_SIZE,
+                        "features": x.shape[1],
+                        "threads": torch.get_num_threads(),
+                        "load_1min_at_start": round(load, 2),
+                    }
+                )
+            del trainers
+    finally:
+        torch.set_num_threads(threads_before)
+    return pd.DataFrame(out)
 
 
 def run(
@@ -162,6 +331,13 @@ def show(frame: pd.DataFrame) -> str:
         return frame[cols].to_string(index=False)
 
 
+def show_backward(frame: pd.DataFrame) -> str:
+    cols = ["k", "backward", "cpu_ms_per_epoch", "cpu_ms_per_step", "time_vs_hand_median", "time_vs_hand_min"]
+    cols += ["time_vs_hand_max", "first_epoch_loss_max_rel_diff", "code_lines", "load_1min_at_start"]
+    with pd.option_context("display.width", 250, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
+        return frame[cols].to_string(index=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS} rows, K = {QUICK_KS}, one repeat; writes no CSV")
@@ -170,13 +346,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, help=f"training rows (default {FULL_ROWS}; quick {QUICK_ROWS})")
     parser.add_argument("--repeats", type=int, help="timed epochs per side (default 2; quick 1)")
     parser.add_argument("--csv", type=Path, help=f"append the rows here (default in full mode: benchmarks/results/{CSV_NAME})")
+    parser.add_argument(
+        "--backward",
+        action="store_true",
+        help=f"hand-written backward vs torch.func vs autograd, CPU (default K {BACKWARD_KS}, 5 repeats; "
+        f"writes {BACKWARD_CSV})",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    frame = run(args.quick, args.device, args.ks, args.rows, args.repeats)
+    if args.backward:
+        if check_device(args.device).type != "cpu":
+            parser.error("--backward measures the CPU only")
+        frame = run_backward(args.quick, args.ks, args.rows, args.repeats)
+        text, csv_name = show_backward(frame), BACKWARD_CSV
+    else:
+        frame = run(args.quick, args.device, args.ks, args.rows, args.repeats)
+        text, csv_name = show(frame), CSV_NAME
     seconds = time.perf_counter() - start
-    print(show(frame))
+    print(text)
     print(f"({seconds:.1f} s)")
-    path = args.csv or (None if args.quick else RESULTS_DIR / CSV_NAME)
+    path = args.csv or (None if args.quick else RESULTS_DIR / csv_name)
     if path is not None:
         out = stamped(frame, args.device).assign(mode="quick" if args.quick else "full", bench_seconds=round(seconds, 1))
         path.parent.mkdir(parents=True, exist_ok=True)
