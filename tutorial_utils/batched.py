@@ -54,6 +54,7 @@ from itertools import accumulate
 import torch
 import torch.nn.functional as F
 
+from .devices import resolve_device
 from .models import (
     FC_DROPOUT,
     FC_OUTPUT_FEATURES,
@@ -124,22 +125,8 @@ def check_space(params: Mapping) -> dict:
 
 
 def check_device(device: str | torch.device) -> torch.device:
-    """``torch.device(device)``, or a ValueError saying why it cannot be used here."""
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device {device!r} is not a device name ({exc}); use cpu, cuda, cuda:N or mps") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} is not available: torch sees no CUDA GPU")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"device {device!r} is not available: torch sees {torch.cuda.device_count()} CUDA GPU(s)")
-    elif dev.type == "mps":
-        if not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-            raise ValueError(f"device {device!r} is not available: torch has no usable MPS backend here")
-    elif dev.type != "cpu":
-        raise ValueError(f"device {device!r} is not supported; use cpu, cuda, cuda:N or mps")
-    return dev
+    """The device for ``device`` (``auto`` allowed), or a ValueError saying why it cannot be used here."""
+    return resolve_device(device)
 
 
 @dataclass
