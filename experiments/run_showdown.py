@@ -24,20 +24,30 @@ REPO = Path(__file__).resolve().parent.parent
 ARMS = ("random", "skopt", "skopt-pruned", "tpe", "gp")
 
 
-def study_name(arm: str, seed: int, pruner: str) -> str:
-    return f"{arm}-seed{seed}" if pruner == "median" else f"{pruner}prune-{arm}-seed{seed}"
+def name_prefix(pruner: str, space: str = "original") -> str:
+    """``<pruner>prune`` for a pruner other than the original's, ``designed`` for the designed space, joined."""
+    parts = ([] if pruner == "median" else [f"{pruner}prune"]) + ([] if space == "original" else [space])
+    return "-".join(parts)
+
+
+def study_name(arm: str, seed: int, pruner: str, space: str = "original") -> str:
+    prefix = name_prefix(pruner, space)
+    return f"{prefix}-{arm}-seed{seed}" if prefix else f"{arm}-seed{seed}"
 
 
 def study_command(arm: str, seed: int, pruner: str, args: argparse.Namespace) -> list[str]:
-    name = study_name(arm, seed, pruner)
+    space = getattr(args, "space", "original")
+    name = study_name(arm, seed, pruner, space)
     storage = f"sqlite:///{Path(args.runs).resolve() / f'{name}.db'}"
     command = [
         sys.executable, "-m", "tutorial_utils", "run", "--sampler", arm, "--seed", str(seed),
         "--n-trials", str(args.n_trials), "--epochs", str(args.epochs), "--pruner", pruner,
         "--data", args.data, "--storage", storage, "--threads", "1", "--device", args.device,
     ]
-    if pruner != "median":
-        command += ["--name-prefix", f"{pruner}prune"]
+    if name_prefix(pruner, space):
+        command += ["--name-prefix", name_prefix(pruner, space)]
+    if space != "original":
+        command += ["--space", space]
     return command
 
 
@@ -76,7 +86,7 @@ def run_all(args: argparse.Namespace) -> None:
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)
     queue = [(arm, seed, pruner) for pruner in args.pruners for seed in args.seeds for arm in args.arms]
-    done = [q for q in queue if recorded(Path(args.out), study_name(*q))]
+    done = [q for q in queue if recorded(Path(args.out), study_name(*q, args.space))]
     if done:
         print(f"{len(done)} of {len(queue)} studies already recorded in {args.out}: skipped", flush=True)
     queue = [q for q in queue if q not in done]
@@ -85,7 +95,7 @@ def run_all(args: argparse.Namespace) -> None:
     while queue or running:
         while queue and len(running) < args.jobs:
             arm, seed, pruner = queue.pop(0)
-            name = study_name(arm, seed, pruner)
+            name = study_name(arm, seed, pruner, args.space)
             log = open(runs / f"{name}.log", "a")  # noqa: SIM115 - closed with the process below
             command = ["nice", "-n", str(args.nice), *study_command(arm, seed, pruner, args)]
             print(f"{time.strftime('%H:%M:%S')} start {name}", flush=True)
@@ -195,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", default=str(REPO / "results" / "showdown"), help="folder of the per-trial records")
     run.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     run.add_argument("--pruners", nargs="+", default=["median"], choices=["median", "none"])
+    run.add_argument("--space", default="original", choices=["original", "designed"],
+                     help="the search space; designed studies are named designed-<arm>-seed<k> (notebook 12)")
     run.add_argument("--seeds", nargs="+", type=int, default=list(range(10)))
     run.add_argument("--n-trials", type=int, default=100)
     run.add_argument("--epochs", type=int, default=50)

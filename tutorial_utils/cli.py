@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         '\'{"reduction_factor": 3}\' (sh, hyperband), \'{"min_resource": 2}\'',
     )
     run.add_argument("--n-trials", type=_positive_int, default=100, help="the study's total budget (resume runs the rest)")
+    run.add_argument("--space", choices=("original", "designed"), default="original",
+                     help="the search space: the original study's, or the designed one of notebook 12")
     run.add_argument("--epochs", type=_positive_int, default=50)
     run.add_argument("--batch-size", type=_positive_int, default=128)
     run.add_argument("--image-side", type=_positive_int, default=24, help="faces are resized to side x side")
@@ -160,7 +162,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             sampler=sampler, seed=seed, n_trials=args.n_trials, n_epochs=args.epochs, batch_size=args.batch_size,
             pruner=args.pruner, pruner_kwargs=pruner_kwargs, sampler_kwargs=sampler_kwargs, name_prefix=args.name_prefix,
             worker=args.worker or 0, shared=args.worker is not None,
-            trainer="batched" if args.parallel else "plain",
+            trainer="batched" if args.parallel else "plain", space=args.space,
         )
         for sampler in args.sampler
         for seed in args.seed

@@ -114,6 +114,9 @@ def run_lockstep(
         raise ValueError("no studies to run: give at least one StudySpec")
     if len({s.name for s in specs}) != len(specs):
         raise ValueError("two specs name the same study; give each arm and seed once")
+    if any(s.space != "original" for s in specs):
+        raise ValueError("the batched trainer holds the original space only (widths up to 64); run other spaces "
+                         "with run_study")
     check_data_device(data, device)  # the trainer runs where the data lives
     trainer = BatchedTrainer(slots, data.n_features, device=data.device, batch_size=specs[0].batch_size)
     if any(s.batch_size != trainer.batch_size or s.n_epochs != specs[0].n_epochs for s in specs):

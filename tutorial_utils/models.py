@@ -46,6 +46,46 @@ def suggest_params(trial: optuna.Trial) -> dict:
     return dict(trial.params)
 
 
+# The designed space (notebook 12), built from what the original space's trials showed in the showdown's
+# records: every top trial had 4 layers, the range's lower end, so depth spans 1..5; the top trials' widths sat
+# near the upper end 64, so widths span 16..256 on a log scale; dropout above 0.3 was rare among them; and a
+# single learning-rate range 1e-4..1e-2 left SGD and Adadelta unable to learn (their customary rates are about
+# 0.1 and 1.0), so each optimizer gets a range around its own scale, suggested under its own name.
+DESIGNED_NUM_FC_LAYERS = (1, 5)
+DESIGNED_WIDTH = (16, 256)
+DESIGNED_DROPOUT = (0.0, 0.3)
+DESIGNED_LAST_FC = (8, 128)
+DESIGNED_LEARNING_RATES = {
+    "Adam": (1e-4, 1e-2), "Adadelta": (1e-1, 10.0), "RMSprop": (1e-4, 1e-2), "SGD": (1e-2, 1.0), "MADGRAD": (1e-4, 1e-2),
+}
+
+
+def suggest_designed_params(trial: optuna.Trial) -> dict:
+    """Suggest the designed space on ``trial`` and return the trial's params (the learning rate under
+    ``lr_<optimizer>``: one name per range, as Optuna needs; :func:`network_params` turns it into ``lr``)."""
+    n_layers = trial.suggest_int("num_fc_layers", *DESIGNED_NUM_FC_LAYERS)
+    trial.suggest_int("last_fc", *DESIGNED_LAST_FC, log=True)
+    for i in range(n_layers):
+        trial.suggest_int(f"fc_output_feat_{i}", *DESIGNED_WIDTH, log=True)
+        trial.suggest_float(f"fc_dropout_{i}", *DESIGNED_DROPOUT)
+    optimizer = trial.suggest_categorical("optimizer", list(OPTIMIZERS))
+    trial.suggest_float(f"lr_{optimizer}", *DESIGNED_LEARNING_RATES[optimizer], log=True)
+    return dict(trial.params)
+
+
+# Search spaces by name: what a study suggests. Each returns the trial's params.
+SPACES = {"original": suggest_params, "designed": suggest_designed_params}
+
+
+def network_params(params: Mapping) -> dict:
+    """A trial's params as the network and optimizer read them: ``lr_<optimizer>`` (the designed space) becomes
+    ``lr``; the original space's params come back unchanged."""
+    clean = {k: v for k, v in params.items() if not k.startswith("lr_")}
+    if "lr" not in clean and f"lr_{params.get('optimizer')}" in params:
+        clean["lr"] = params[f"lr_{params['optimizer']}"]
+    return clean
+
+
 def check_params(params: Mapping) -> None:
     """Raise a readable error when a params dict cannot describe a network (e.g. a hand-edited YAML)."""
     missing = [k for k in ("num_fc_layers", "last_fc") if k not in params]
@@ -94,6 +134,7 @@ class MultiHeadFCNet(nn.Module):
     def from_params(cls, params: Mapping, n_features: int) -> MultiHeadFCNet:
         """Rebuild the network from a params dict (e.g. ``study.best_trial.params`` or a loaded YAML)."""
         check_params(params)
+        params = network_params(params)
         n = int(params["num_fc_layers"])
         return cls(
             n_features,

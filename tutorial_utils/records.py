@@ -27,8 +27,10 @@ from .results import STATES, ResultsFormatError, trials_frame
 SHOWDOWN_RECORDS = repo_root() / "results" / "showdown"
 STUDY_COLUMNS = (
     "study", "sampler", "pruner", "seed", "n_trials_budget", "n_epochs", "batch_size", "image_side", "data_source",
-    "split", "paired_startup", "study_cpu_time_s", "study_wall_time_s", "machine",
+    "split", "paired_startup", "space", "study_cpu_time_s", "study_wall_time_s", "machine",
 )
+# Columns added after records were first committed, and the value every older record had.
+LATER_COLUMNS = {"space": "original"}
 TRIAL_COLUMNS = (
     "number", "state", "value", "test_age_accuracy", "sampler_phase", "model_trials", "epochs_trained",
     "cpu_time_s", "seconds", "datetime_start", "params", "valid_curve",
@@ -66,6 +68,7 @@ def trial_records(study: optuna.Study) -> pd.DataFrame:
         "data_source": attrs.get("data_source"),
         "split": attrs.get("split"),
         "paired_startup": attrs.get("paired_startup"),
+        "space": attrs.get("space", "original"),
         "study_cpu_time_s": attrs.get("cpu_time_s"),
         "study_wall_time_s": attrs.get("wall_time_s"),
         "machine": machine_label(machine) if machine else "",
@@ -111,6 +114,9 @@ def read_records(path: str | os.PathLike) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype={"valid_curve": str, "params": str})
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ResultsFormatError(f"{path}: not a records CSV ({exc}); regenerate it with write_records") from None
+    for column, value in LATER_COLUMNS.items():
+        if column not in frame.columns:
+            frame.insert(min(list(COLUMNS).index(column), len(frame.columns)), column, value)
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise ResultsFormatError(f"{path}: missing column(s) {missing}; expected the columns of write_records")

@@ -30,7 +30,7 @@ from .seeding import SAMPLER_STREAM, SCHEME, STARTUP_STREAM, PerDrawSampler, dra
 from .storage import StorageError, make_storage
 
 # Settings a study stored before they were recorded: what it ran with then.
-LEGACY_IDENTITY = {"seeding": "shared-stream"}
+LEGACY_IDENTITY = {"seeding": "shared-stream", "space": "original"}
 
 # The showdown's arms. "skopt" is the original's SkoptSampler; "skopt-pruned" the same learning from pruned
 # trials too (their last reported value); tpe and gp are Optuna 5's samplers with their defaults.
@@ -109,18 +109,19 @@ def study_name(sampler: str, seed: int, prefix: str = "") -> str:
     return f"{prefix}-{base}" if prefix else base
 
 
-def startup_configs(seed: int, n: int = PAIRED_STARTUP_TRIALS) -> list[dict[str, Any]]:
+def startup_configs(seed: int, n: int = PAIRED_STARTUP_TRIALS, space: str = "original") -> list[dict[str, Any]]:
     """The ``n`` random configurations that every arm of ``seed`` starts with (a RandomSampler's draws over
-    the original space, from the start-up's own stream of ``seed``: no arm's sampler draws from it). Together with :func:`~tutorial_utils.training.config_seed`, arms of one seed
-    start from identical trials with identical scores, so their difference is what their samplers did next.
+    ``space``, from the start-up's own stream of ``seed``: no arm's sampler draws from it). Together with
+    :func:`~tutorial_utils.training.config_seed`, arms of one seed and space start from identical trials with
+    identical scores, so their difference is what their samplers did next.
     """
-    from .models import suggest_params
+    from .models import SPACES
 
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=stream_seed(seed, STARTUP_STREAM)))
     configs = []
     for _ in range(n):
         trial = study.ask()
-        configs.append(suggest_params(trial))
+        configs.append(SPACES[space](trial))
         study.tell(trial, 0.0)
     return configs
 
@@ -182,6 +183,7 @@ class StudySpec:
     name_prefix: str = ""
     paired_startup: int = PAIRED_STARTUP_TRIALS  # 0: no shared start-up configurations
     trainer: str = "plain"  # "batched": trained in a lockstep run (tutorial_utils.lockstep); another experiment
+    space: str = "original"  # the search space (models.SPACES): "original", or notebook 12's "designed"
     shared: bool = False  # True when several workers run this study at once (then none may fail the others' trials)
     worker: int = 0  # index of this process among workers sharing the study; not part of its identity
 
@@ -216,6 +218,7 @@ def study_identity(spec: StudySpec, data: Any) -> dict[str, Any]:
         "image_side": int(data.image_side),
         "paired_startup": spec.paired_startup,
         "trainer": spec.trainer,
+        "space": spec.space,
         "seeding": SCHEME,
         "split": json.dumps(data.sizes()),
         "data_source": Path(str(data.source)).name if not data.is_synthetic else str(data.source),
@@ -233,6 +236,10 @@ def _pruner_for(spec: StudySpec) -> optuna.pruners.BasePruner:
 def prepare_study(spec: StudySpec, data: Any, storage: str | optuna.storages.BaseStorage | None = None) -> optuna.Study:
     """Create or load ``spec.name`` in ``storage``, refusing (StudyConfigError) a stored study run with other
     settings; then mark a killed run's trials FAIL and queue the paired start-up. Trains nothing; idempotent."""
+    from .models import SPACES
+
+    if spec.space not in SPACES:
+        raise StudyConfigError(f"unknown search space {spec.space!r}; choose one of {', '.join(SPACES)}")
     pruner = _pruner_for(spec)  # validate names and settings before touching the storage
     sampler = make_sampler(spec.sampler, spec.sampler_seed, **spec.sampler_kwargs)
     if isinstance(storage, str) or storage is None:
@@ -290,7 +297,8 @@ def run_study(
 
     objective = _recorded(
         make_face_objective(
-            data, n_epochs=spec.n_epochs, batch_size=spec.batch_size, seed=spec.seed, score_test=score_test
+            data, n_epochs=spec.n_epochs, batch_size=spec.batch_size, seed=spec.seed, score_test=score_test,
+            space=spec.space,
         ),
         spec.sampler,
         data.device,
@@ -325,7 +333,7 @@ def queue_paired_startup(study: optuna.Study, spec: StudySpec, ahead: int = 1) -
     paired = [t for t in trials if "paired_startup" in t.user_attrs]
     pending = {t.user_attrs["paired_startup"] for t in paired if t.state in (TrialState.WAITING, TrialState.RUNNING)}
     done = {t.user_attrs["paired_startup"] for t in paired if t.state in COUNTED_STATES}
-    configs = startup_configs(spec.seed, min(spec.paired_startup, spec.n_trials))
+    configs = startup_configs(spec.seed, min(spec.paired_startup, spec.n_trials), spec.space)
     for j in [j for j in range(len(configs)) if j not in done | pending][: max(0, ahead - len(pending))]:
         study.enqueue_trial(configs[j], user_attrs={"paired_startup": j})
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import MultiHeadFCNet, count_parameters, suggest_params
+from .models import SPACES, MultiHeadFCNet, count_parameters, network_params
 from .prepare import FaceTensors
 from .recording import record_ask, record_trained, report_epoch
 
@@ -123,6 +123,7 @@ def fit(
     ``on_epoch(epoch, metrics)`` is called after each epoch (the objective uses it to report and prune).
     """
     torch.manual_seed(seed)
+    params = network_params(params)
     model = MultiHeadFCNet.from_params(params, data.n_features).to(data.device)
     optimizer = make_optimizer(params["optimizer"], model.parameters(), float(params["lr"]))
     generator = torch.Generator().manual_seed(seed)
@@ -143,6 +144,7 @@ def make_face_objective(
     seed: int = 0,
     prune: bool = True,
     score_test: Callable[[nn.Module], float] | None = None,
+    space: str = "original",
 ) -> Callable[[optuna.Trial], float]:
     """The study's objective: suggest the whole space, train on the fit rows, report VALIDATION age accuracy in
     percent after every epoch (the pruner decides on it) and return the last epoch's.
@@ -151,11 +153,13 @@ def make_face_objective(
     ``acq_func_kwargs={"xi": 0.02}`` is in the objective's units, so a fraction would make EI explore 100
     times more. Training is seeded by :func:`config_seed`. ``score_test(model)`` (the runner's) scores a trial
     trained to the end on the test rows, for the report only: the objective itself never reads them. Every
-    attr goes through :mod:`tutorial_utils.recording`, the lockstep runner's writer too.
+    attr goes through :mod:`tutorial_utils.recording`, the lockstep runner's writer too. ``space`` names the
+    search space (:data:`~tutorial_utils.models.SPACES`): the original's, or the designed one of notebook 12.
     """
+    suggest = SPACES[space]
 
     def objective(trial: optuna.Trial) -> float:
-        params = suggest_params(trial)
+        params = suggest(trial)
         record_ask(trial)
 
         def report(epoch: int, metrics: dict[str, float]) -> None:
