@@ -1,6 +1,6 @@
 """Trials per minute with 1, 2 and 4 worker processes on one study, on PostgreSQL and on a journal file.
 
-Why: notebook 10 claims that worker *processes* scale a CPU-bound study up to the number of cores and a
+Why: notebook 11 claims that worker *processes* scale a CPU-bound study up to the number of cores and a
 waiting one beyond it, and that the storage's cost per trial matters only for very short trials. This
 measures it. Throughput is taken from the storage's own timestamps (first trial start to last trial end),
 with the workers started together behind a file barrier, so Python start-up of the workers is left out; the
@@ -12,7 +12,7 @@ wall time including start-up is reported beside it.
     python -m benchmarks.bench_workers worker --storage URL --study NAME --n-trials 20 --objective cpu
 
 The last line is one headless toy worker, what the benchmark starts N times (the tests start it too). The
-machinery lives here, not in the course package: notebook 10 shows the few lines a worker really is
+machinery lives here, not in the course package: notebook 11 shows the few lines a worker really is
 (its own ``worker.py``) and reads throughput with ``tutorial_utils.scaling.throughput_while_all_ran``.
 
 PostgreSQL: ``--pg-url``, else ``TUTORIAL_UTILS_PG_URL``, else a server started with tools/pg_test_server.py

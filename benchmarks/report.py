@@ -220,7 +220,7 @@ SECTIONS = {
     "threads": ("3. Torch threads", threads_table),
     "sampler_overhead": ("4. Sampler overhead", sampler_table),
     "study": ("5. A whole study", study_table),
-    "workers": ("Worker processes (notebook 10)", workers_table),
+    "workers": ("Worker processes (notebook 11)", workers_table),
     "batched": ("6. Many trials at once: the batched trainer", batched_table),
     "lockstep": ("7. Many studies at once: lockstep against one by one", lockstep_table),
 }

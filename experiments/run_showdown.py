@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     run.add_argument("--pruners", nargs="+", default=["median"], choices=["median", "none"])
     run.add_argument("--space", default="original", choices=["original", "designed"],
-                     help="the search space; designed studies are named designed-<arm>-seed<k> (notebook 12)")
+                     help="the search space; designed studies are named designed-<arm>-seed<k> (notebook 09)")
     run.add_argument("--seeds", nargs="+", type=int, default=list(range(10)))
     run.add_argument("--n-trials", type=int, default=100)
     run.add_argument("--epochs", type=int, default=50)

@@ -16,7 +16,7 @@ import pytest
 from conftest import NOTEBOOKS
 
 # Names a notebook gives to what it writes: run folders, build folders, temporary-folder prefixes, study names,
-# storage files ("08-face-net", "05_lightgbm.db", "runs/10", "hpo-10-", "build/09_analysis").
+# storage files ("08-face-net", "05_lightgbm.db", "runs/11", "hpo-11-", "build/10_analysis").
 ARTIFACT = re.compile(
     r"(?:\b(?:runs|build)/(?P<folder>\d\d)(?![\d])[\w.-]*)"
     r"|(?:\bhpo-(?P<prefix>\d\d)-)"
@@ -62,20 +62,20 @@ def name_problems(own: str, text: str, texts: dict[str, str], files: set[str]) -
     return problems
 
 
-KNOWN = {"06": 'study = "06-tpe-x"; db = "06_age_gender.db"', "08": "", "09": ""}
-FILES = {"06_age_gender_network.ipynb", "08_sampler_showdown.ipynb", "09_analysis_and_reuse.ipynb"}
+KNOWN = {"06": 'study = "06-tpe-x"; db = "06_age_gender.db"', "08": "", "10": ""}
+FILES = {"06_age_gender_network.ipynb", "08_sampler_showdown.ipynb", "10_analysis_and_reuse.ipynb"}
 
 
 @pytest.mark.parametrize(("text", "expected"), [
     ('STUDIES = "runs/08"; name = "08-face-net"; tmp = "hpo-08-"', 0),
     ('STUDIES = "runs/07"', 1),                                # a renumbering leftover: 07 does not exist
-    ('STUDIES = "runs/09"', 1),                                # exists, but is not 08's folder
-    ('DIR = "../build/09_analysis"; s = "09-face-net"', 2),
-    ('tempfile.mkdtemp(prefix="hpo-09-")', 1),
+    ('STUDIES = "runs/10"', 1),                                # exists, but is not 08's folder
+    ('DIR = "../build/10_analysis"; s = "10-face-net"', 2),
+    ('tempfile.mkdtemp(prefix="hpo-10-")', 1),
     ('nb06 = "06-tpe-x"; path = Path("06_age_gender.db")', 0),  # reading what notebook 06 writes
     ("'06-tpe-synthetic-seed0', a study of notebook 06", 0),     # one of 06's names, built from its parts
     ('path = "06_other.db"', 1),                               # 06 writes no such file
-    ("as notebook 06 showed; see notebooks 06 and 09", 0),
+    ("as notebook 06 showed; see notebooks 06 and 10", 0),
     ("as notebook 07 showed", 1),
     ("open 08_sampler_showdown.ipynb, not 07_pruning.ipynb", 1),
     ('x = 64; print(f"{x} random trials")', 0),

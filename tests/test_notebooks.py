@@ -40,7 +40,7 @@ def test_committed_without_outputs_and_with_conventions(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes_in_fast_mode(path, executed_dir, request):
     parameters = {}
-    if path.name.startswith("10_"):  # run once, on PostgreSQL where there is one (in CI there must be)
+    if path.name.startswith("11_"):  # run once, on PostgreSQL where there is one (in CI there must be)
         url, _ = request.getfixturevalue("pg_server")
         parameters = {"PG_URL": url} if url else {}
     elapsed = execute_fast(path, executed_dir, FAST_MODE_LIMIT_S, parameters)

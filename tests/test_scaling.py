@@ -1,4 +1,4 @@
-"""Notebook 10's helpers, the workers benchmark's launcher on a journal file, and bad storage URLs.
+"""Notebook 11's helpers, the workers benchmark's launcher on a journal file, and bad storage URLs.
 
 The PostgreSQL half of these checks is in test_postgres.py. Every subprocess here has a timeout, so a
 worker that hangs fails the test instead of stalling the suite.

@@ -21,7 +21,7 @@ fail() {
 }
 skips() {  # what the suite does without them
   echo "  Without chromium/chromedriver: tests/test_site.py and tests/test_lab_browser.py skip (the rendered site, JupyterLab in a browser)."
-  echo "  Without PostgreSQL's server: tests/test_postgres.py and notebook 10's PostgreSQL cells skip (the journal file stands in)."
+  echo "  Without PostgreSQL's server: tests/test_postgres.py and notebook 11's PostgreSQL cells skip (the journal file stands in)."
   echo "  Everything else runs. In CI (CI=true) those skips are failures."
 }
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--n-trials", type=_positive_int, default=100, help="the study's total budget (resume runs the rest)")
     run.add_argument("--space", choices=("original", "designed"), default="original",
-                     help="the search space: the original study's, or the designed one of notebook 12")
+                     help="the search space: the original study's, or the designed one of notebook 09")
     run.add_argument("--epochs", type=_positive_int, default=50)
     run.add_argument("--batch-size", type=_positive_int, default=128)
     run.add_argument("--image-side", type=_positive_int, default=24, help="faces are resized to side x side")

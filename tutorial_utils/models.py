@@ -46,7 +46,7 @@ def suggest_params(trial: optuna.Trial) -> dict:
     return dict(trial.params)
 
 
-# The designed space (notebook 12), built from what the original space's trials showed in the showdown's
+# The designed space (notebook 09), built from what the original space's trials showed in the showdown's
 # records: every top trial had 4 layers, the range's lower end, so depth spans 1..5; the top trials' widths sat
 # near the upper end 64, so widths span 16..256 on a log scale; dropout above 0.3 was rare among them; and a
 # single learning-rate range 1e-4..1e-2 left SGD and Adadelta unable to learn (their customary rates are about

@@ -1,4 +1,4 @@
-"""The two helpers notebook 10 (scaling out) needs beside its own worker script: a fair clock and a safe kill.
+"""The two helpers notebook 11 (scaling out) needs beside its own worker script: a fair clock and a safe kill.
 
 The worker itself is no helper: the notebook writes it out as ``worker.py`` (``create_study(...,
 load_if_exists=True)`` plus ``study.optimize``) and starts copies of it with ``subprocess.Popen``. What is
@@ -28,7 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from .storage import make_storage
 
-WORKER_ATTR = "worker"  # the trial user attr in which notebook 10's worker.py writes "host:pid"
+WORKER_ATTR = "worker"  # the trial user attr in which notebook 11's worker.py writes "host:pid"
 
 
 def throughput_while_all_ran(trials: Sequence[FrozenTrial], key: str = WORKER_ATTR) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """Open an Optuna storage from a URL, failing fast with one readable sentence.
 
-Every caller (the runner, notebooks 05-10, the workers, the tests) opens its storage here. A typo, a wrong
+Every caller (the runner, notebooks 05-11, the workers, the tests) opens its storage here. A typo, a wrong
 password or a server that is down ends in a :class:`StorageError` that names the URL (password masked) and
 says what to do, within seconds, never a hang or a 40-line SQLAlchemy traceback.
 

@@ -146,7 +146,7 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
 
     ``sqlite:///path.db``, ``postgresql+psycopg2://user:pw@host/db`` (bounded connect timeout) or
     ``journal:path.log``. The checks live in :func:`tutorial_utils.storage.make_storage`, shared with
-    notebook 10's workers.
+    notebook 11's workers.
     """
     if not url:
         return None
@@ -183,7 +183,7 @@ class StudySpec:
     name_prefix: str = ""
     paired_startup: int = PAIRED_STARTUP_TRIALS  # 0: no shared start-up configurations
     trainer: str = "plain"  # "batched": trained in a lockstep run (tutorial_utils.lockstep); another experiment
-    space: str = "original"  # the search space (models.SPACES): "original", or notebook 12's "designed"
+    space: str = "original"  # the search space (models.SPACES): "original", or notebook 09's "designed"
     shared: bool = False  # True when several workers run this study at once (then none may fail the others' trials)
     worker: int = 0  # index of this process among workers sharing the study; not part of its identity
 

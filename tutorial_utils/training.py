@@ -154,7 +154,7 @@ def make_face_objective(
     times more. Training is seeded by :func:`config_seed`. ``score_test(model)`` (the runner's) scores a trial
     trained to the end on the test rows, for the report only: the objective itself never reads them. Every
     attr goes through :mod:`tutorial_utils.recording`, the lockstep runner's writer too. ``space`` names the
-    search space (:data:`~tutorial_utils.models.SPACES`): the original's, or the designed one of notebook 12.
+    search space (:data:`~tutorial_utils.models.SPACES`): the original's, or the designed one of notebook 09.
     """
     suggest = SPACES[space]
 
