@@ -2,14 +2,17 @@
 
 - naive: what the original study did: ``pandas.read_csv``, then every pixel string split in Python
   (``df.pixels.apply(lambda s: np.array(s.split(), dtype="float32"))``) and stacked.
-- ours, cold: ``load_age_gender(path, use_cache=False)``: the byte-level block parser, with decompression in
-  a second thread.
+- ours, cold: ``load_age_gender(path, use_cache=False)``: pandas reads the CSV as text (a second thread
+  decompresses), NumPy parses the pixel strings 32 rows at a time (``tutorial_utils/face_csv.py``).
+- before #26: the 648-line byte-level parser it replaced (three routes, a prefetch thread), loaded from git
+  (commit BEFORE_26) into this process, so that the ratio ours/before is measured side by side. Skipped,
+  with a note, where git or that commit is not there (e.g. an installed wheel).
 - ours, cached: ``load_age_gender(path)`` when the parsed-array cache is already there.
 
-The three run side by side in one process, interleaved (naive, cold, cached, naive, ...) so drifting load
-on a shared machine hits all alike; each is summarised by its median and spread over the repeats. Wall
-time is the claim (ours uses two threads); this process's CPU time and the load average are recorded too,
-because on a busy machine wall time mostly measures the other jobs.
+All run side by side in one process, interleaved (naive, ..., before, cold, cached, naive, ...) so drifting
+load on a shared machine hits all alike; each is summarised by its median and spread over the repeats
+(5 in full mode). Wall time is the claim (both parsers use two threads); this process's CPU time and the
+load average are recorded too, because on a busy machine wall time mostly measures the other jobs.
 
     python -m benchmarks.bench_data_load                      # real file if present, else synthetic
     python -m benchmarks.bench_data_load --quick              # 2000 synthetic rows, seconds
@@ -19,8 +22,10 @@ because on a busy machine wall time mostly measures the other jobs.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +49,8 @@ FULL_SYNTHETIC_ROWS = 23705  # the real file's row count
 NAIVE = "naive: read_csv + per-row split"
 COLD = "ours: cold (use_cache=False)"
 CACHED = "ours: cached reload"
+BEFORE_26 = "7d8e7ad"  # the last commit with the byte-level parser that issue #26 replaced
+BEFORE = f"before #26: byte-level parser (git {BEFORE_26})"
 PANDAS = "library: pandas C engine, pixels as a space-separated table"
 PYARROW = "library: pyarrow CSV reader + split"
 VERSIONED = ("numpy", "pandas")
@@ -76,6 +83,23 @@ def naive_load(path: Path) -> np.ndarray:
     return np.stack(pixels.to_numpy()).reshape(-1, 48, 48)
 
 
+def parser_before_26(folder: Path):
+    """``tutorial_utils/face_csv.py`` as of BEFORE_26, imported as its own module; None where git cannot give it."""
+    try:
+        source = subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{BEFORE_26}:tutorial_utils/face_csv.py"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    path = folder / "face_csv_before_26.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("face_csv_before_26", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def timed(fn: Callable[[], object]) -> tuple[float, float]:
     """(wall, process CPU) seconds of one call; CPU counts every thread of this process."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -106,9 +130,9 @@ def run(quick: bool, path: str | os.PathLike | None = None, repeats: int | None 
     """Time naive / cold / cached loading of ``path`` side by side; one row per method.
 
     Without ``path``: the real file when present (unless ``quick``), else a synthetic file of ``rows`` rows
-    (2000 in quick mode, 23,705 otherwise) written to a temporary folder.
+    (2000 in quick mode, 23,705 otherwise) written to a temporary folder. ``repeats``: 3 in quick mode, 5 else.
     """
-    repeats = max(3, repeats or 3)
+    repeats = max(3, repeats or (3 if quick else 5))
     with tempfile.TemporaryDirectory(prefix="bench_data_load_") as tmp:
         tmp_dir = Path(tmp)
         if path is not None:
@@ -126,12 +150,14 @@ def run(quick: bool, path: str | os.PathLike | None = None, repeats: int | None 
             faces = load_age_gender(source, cache_dir=cache_dir, verbose=False)
             assert faces.from_cache, "the cached run did not hit the cache"
 
-        candidates = {
-            NAIVE: lambda: naive_load(source),
-            PANDAS: lambda: pandas_load(source),
-            COLD: lambda: load_age_gender(source, use_cache=False, verbose=False),
-            CACHED: cached,
-        }
+        before = parser_before_26(tmp_dir)
+        candidates = {NAIVE: lambda: naive_load(source), PANDAS: lambda: pandas_load(source)}
+        if before is not None:
+            candidates[BEFORE] = lambda: before.read_face_file(source)
+        else:
+            print(f"git show {BEFORE_26}:tutorial_utils/face_csv.py failed: the parser before #26 is not measured")
+        candidates[COLD] = lambda: load_age_gender(source, use_cache=False, verbose=False)
+        candidates[CACHED] = cached
         try:
             import pyarrow  # noqa: F401 - optional: measured when installed
 
@@ -141,6 +167,10 @@ def run(quick: bool, path: str | os.PathLike | None = None, repeats: int | None 
         # Same numbers from every route, checked once (outside the timing).
         np.testing.assert_array_equal(naive_load(source).astype(np.uint8), reference.images)
         np.testing.assert_array_equal(pandas_load(source), reference.images)
+        if before is not None:
+            old = before.read_face_file(source)
+            for name in ("images", "age", "ethnicity", "gender", "img_name"):
+                np.testing.assert_array_equal(old[name], getattr(reference, name), err_msg=name)
         if PYARROW in candidates:
             np.testing.assert_array_equal(pyarrow_load(source), reference.images)
         times = {name: {"wall": [], "cpu": []} for name in candidates}
@@ -153,6 +183,14 @@ def run(quick: bool, path: str | os.PathLike | None = None, repeats: int | None 
         load_after = load_average()
 
     naive_wall = times[NAIVE]["wall"]
+    before_times = times.get(BEFORE)
+
+    def vs_before(measured: dict[str, list[float]], clock: str) -> float:
+        """Median over rounds of this method's time / the parser before #26's, same round."""
+        if before_times is None:
+            return float("nan")
+        return statistics.median(a / b for a, b in zip(measured[clock], before_times[clock], strict=True))
+
     stamp = environment()
     table = []
     for name, measured in times.items():
@@ -165,6 +203,8 @@ def run(quick: bool, path: str | os.PathLike | None = None, repeats: int | None 
                 "wall_s_max": max(wall),
                 "cpu_s_median": statistics.median(cpu),
                 "speedup_vs_naive": statistics.median(a / b for a, b in zip(naive_wall, wall, strict=True)),
+                "time_vs_before_26_wall": vs_before(measured, "wall"),
+                "time_vs_before_26_cpu": vs_before(measured, "cpu"),
                 "repeats": repeats,
                 "rows": n_rows,
                 "data": data,
@@ -181,12 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--path", type=Path, default=None, help=f"face CSV (default: {REAL_DATA} if present)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS} synthetic rows unless --path is given")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats per method (at least 3)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per method (default 5, quick 3)")
     parser.add_argument("--rows", type=int, default=None, help="rows of the synthetic file, when one is used")
     parser.add_argument("--csv", type=Path, default=None, help="append one row per method to this CSV")
     args = parser.parse_args(argv)
     result = run(args.quick, path=args.path, repeats=args.repeats, rows=args.rows)
-    shown = result[["method", "wall_s_median", "wall_s_min", "wall_s_max", "cpu_s_median", "speedup_vs_naive", "repeats"]]
+    shown = result[["method", "wall_s_median", "wall_s_min", "wall_s_max", "cpu_s_median", "speedup_vs_naive",
+                    "time_vs_before_26_wall", "time_vs_before_26_cpu", "repeats"]]
     first = result.iloc[0]
     print(f"{first['rows']} rows, {first['data']} ({first['source']}); {first['cpu']}, {first['cpu_cores']} cores; "
           f"load average {first['load_avg_1min_before']:.1f} -> {first['load_avg_1min_after']:.1f}")

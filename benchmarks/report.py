@@ -70,6 +70,7 @@ def data_load_table(frame: pd.DataFrame) -> str:
             "wall s, median (min–max)": [_spread(r, "wall_s") for _, r in frame.iterrows()],
             "CPU s": frame["cpu_s_median"].map(_num),
             "speedup vs naive (wall)": frame["speedup_vs_naive"].map(lambda v: f"{v:.1f}x"),
+            "time / parser before #26 (wall, CPU)": [f"{r['time_vs_before_26_wall']:.2f}, {r['time_vs_before_26_cpu']:.2f}" if pd.notna(r.get("time_vs_before_26_wall")) else "" for _, r in frame.iterrows()],
             "repeats": frame["repeats"],
         }
     )
