@@ -129,3 +129,13 @@ def test_asks_overlap_training_without_changing_any_study(tiny_faces, monkeypatc
     # Waiting for every ask: at least one 0.2 s round per two trials started (two slots, asks in threads).
     assert exposed[False] >= 0.2 * 24 / 2
     assert exposed[True] < exposed[False] / 2
+
+
+def test_two_trials_at_once_still_queue_each_start_up_configuration_once(tiny_faces):
+    """With per_study=2 a study's asks never run at once: two would both queue the same paired start-up
+    configurations, leaving duplicates and extra waiting trials (a bug the GPU check's dry run caught)."""
+    spec = StudySpec(sampler="skopt", seed=0, name_prefix="two", **{**TINY, "n_trials": 4, "n_epochs": 2})
+    study = run_lockstep([spec], tiny_faces, {}, slots=2, per_study=2, progress=False)[spec.name]
+    assert len(study.trials) == 4 and all(t.state.is_finished() for t in study.trials)
+    paired = sorted(t.user_attrs["paired_startup"] for t in study.trials if "paired_startup" in t.user_attrs)
+    assert paired == [0, 1, 2, 3]

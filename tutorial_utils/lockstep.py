@@ -215,7 +215,8 @@ class _Asker:
         while len(self.pending) < wanted and idle < len(self.states):
             state = self.states[self._next % len(self.states)]
             self._next += 1
-            if _may_start(state, self.per_study):
+            asking = any(other is state for other, _ in self.pending)  # one ask of a study at a time: its
+            if not asking and _may_start(state, self.per_study):  # start-up queue and sampler are not shared
                 state.running += 1  # reserved now, so the same study is not asked twice for one trial
                 self.pending.append((state, self.pool.submit(_ask, state, self.per_study)))
                 idle = 0
